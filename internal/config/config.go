@@ -1,0 +1,190 @@
+// Package config reads Mobayilo's configuration from the environment, once,
+// at start-up. Nothing else in the code base reads environment variables.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Dev defaults for the webhook secrets used when none are configured. They are
+// printed at start-up so that a developer can sign requests by hand; they are
+// never accepted once real provider credentials are configured.
+const (
+	DevTwilioAuthToken     = "dev_twilio_auth_token_not_secret"
+	DevStripeWebhookSecret = "whsec_dev_stripe_webhook_secret_not_secret"
+)
+
+// Config is every setting Mobayilo reads. Field tags name the environment
+// variables; docs (README, .env.example) list the same names.
+type Config struct {
+	// DataDir holds the embedded database, the Temporal dev server's state and
+	// the dev tool binaries. It is the default home when DATABASE_URL is unset.
+	DataDir string `env:"MOBAYILO_DATA_DIR" envDefault:".mobayilo"`
+
+	DatabaseURL   string `env:"DATABASE_URL"`
+	Port          int    `env:"PORT" envDefault:"8080"`
+	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
+	LogLevel      string `env:"LOG_LEVEL" envDefault:"info"`
+
+	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
+	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	TemporalTaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"mobayilo"`
+
+	TwilioAccountSID    string `env:"TWILIO_ACCOUNT_SID"`
+	TwilioAuthToken     string `env:"TWILIO_AUTH_TOKEN"`
+	TwilioAPIKey        string `env:"TWILIO_API_KEY"`
+	TwilioAPISecret     string `env:"TWILIO_API_SECRET"`
+	TwilioTwiMLAppSID   string `env:"TWILIO_TWIML_APP_SID"`
+	TwilioAPIBaseURL    string `env:"TWILIO_API_BASE_URL"`
+	StripeSecretKey     string `env:"STRIPE_SECRET_KEY"`
+	StripeWebhookSecret string `env:"STRIPE_WEBHOOK_SECRET"`
+	StripeAPIBaseURL    string `env:"STRIPE_API_BASE_URL"`
+
+	SMTPURL  string `env:"SMTP_URL"`
+	MailFrom string `env:"MAIL_FROM" envDefault:"Mobayilo <no-reply@mobayilo.local>"`
+
+	// RatesLimitPerMinute bounds the public rate endpoints per client IP.
+	RatesLimitPerMinute int `env:"RATES_LIMIT_PER_MINUTE" envDefault:"60"`
+}
+
+// FromOS reads the process environment.
+func FromOS() (Config, error) { return Load(env.ToMap(os.Environ())) }
+
+// Load reads configuration from environ (name to value). Errors name the
+// offending variable.
+func Load(environ map[string]string) (Config, error) {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	if c.PublicBaseURL == "" {
+		c.PublicBaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
+	}
+	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
+	if err := c.validate(); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+func (c Config) validate() error {
+	var errs []error
+	bad := func(name, why string) { errs = append(errs, fmt.Errorf("%s %s", name, why)) }
+
+	if c.Port < 1 || c.Port > 65535 {
+		bad("PORT", fmt.Sprintf("must be between 1 and 65535, got %d", c.Port))
+	}
+	checkURL := func(name, v string, schemes ...string) {
+		if v == "" {
+			return
+		}
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
+			bad(name, fmt.Sprintf("must be an absolute %s URL, got %q", strings.Join(schemes, " or "), v))
+		}
+	}
+	checkURL("PUBLIC_BASE_URL", c.PublicBaseURL, "http", "https")
+	checkURL("TWILIO_API_BASE_URL", c.TwilioAPIBaseURL, "http", "https")
+	checkURL("STRIPE_API_BASE_URL", c.StripeAPIBaseURL, "http", "https")
+	checkURL("SMTP_URL", c.SMTPURL, "smtp", "smtps")
+	if c.DatabaseURL != "" {
+		checkURL("DATABASE_URL", c.DatabaseURL, "postgres", "postgresql")
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		bad("MAIL_FROM", fmt.Sprintf("is not an email address: %v", err))
+	}
+	if c.TemporalAddress == "" || !strings.Contains(c.TemporalAddress, ":") {
+		bad("TEMPORAL_ADDRESS", fmt.Sprintf("must be host:port, got %q", c.TemporalAddress))
+	}
+	if c.TemporalNamespace == "" {
+		bad("TEMPORAL_NAMESPACE", "must not be empty")
+	}
+	if c.TemporalTaskQueue == "" {
+		bad("TEMPORAL_TASK_QUEUE", "must not be empty")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", fmt.Sprintf("must be debug, info, warn or error, got %q", c.LogLevel))
+	}
+	if c.RatesLimitPerMinute < 1 {
+		bad("RATES_LIMIT_PER_MINUTE", "must be at least 1")
+	}
+
+	// Live mode needs a complete set: half a configuration would silently
+	// fall back to the sandbox for some calls and not others.
+	if c.TwilioAccountSID != "" {
+		if !strings.HasPrefix(c.TwilioAccountSID, "AC") {
+			bad("TWILIO_ACCOUNT_SID", "must start with AC")
+		}
+		if c.TwilioAuthToken == "" {
+			bad("TWILIO_AUTH_TOKEN", "is required when TWILIO_ACCOUNT_SID is set")
+		}
+	}
+	if (c.TwilioAPIKey == "") != (c.TwilioAPISecret == "") {
+		bad("TWILIO_API_SECRET", "and TWILIO_API_KEY must be set together")
+	}
+	if c.StripeSecretKey != "" {
+		if !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
+			bad("STRIPE_SECRET_KEY", "must start with sk_ or rk_")
+		}
+		if c.StripeWebhookSecret == "" {
+			bad("STRIPE_WEBHOOK_SECRET", "is required when STRIPE_SECRET_KEY is set")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TwilioLive reports whether real Twilio credentials are configured.
+func (c Config) TwilioLive() bool { return c.TwilioAccountSID != "" }
+
+// StripeLive reports whether real Stripe credentials are configured.
+func (c Config) StripeLive() bool { return c.StripeSecretKey != "" }
+
+// EffectiveTwilioAuthToken is the secret Twilio webhook signatures are
+// checked against: the configured one, or the dev default in sandbox mode.
+func (c Config) EffectiveTwilioAuthToken() string {
+	if c.TwilioAuthToken != "" {
+		return c.TwilioAuthToken
+	}
+	return DevTwilioAuthToken
+}
+
+// EffectiveStripeWebhookSecret is the secret Stripe-Signature headers are
+// checked against: the configured one, or the dev default in sandbox mode.
+func (c Config) EffectiveStripeWebhookSecret() string {
+	if c.StripeWebhookSecret != "" {
+		return c.StripeWebhookSecret
+	}
+	return DevStripeWebhookSecret
+}
+
+// UsesEmbeddedDB reports whether the embedded SQLite database is in use.
+func (c Config) UsesEmbeddedDB() bool { return c.DatabaseURL == "" }
+
+// SQLitePath is the embedded database file.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "mobayilo.db") }
+
+// VariableNames lists every environment variable Config reads, sorted.
+func VariableNames() []string {
+	var names []string
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		if n := t.Field(i).Tag.Get("env"); n != "" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
