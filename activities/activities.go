@@ -1,0 +1,21 @@
+// Package activities holds the one Activities struct whose methods Temporal
+// workflows call. Its fields are small interfaces, declared here by the
+// consumer, so tests pass fakes and the worker passes the real services.
+// Methods are split across files by the system they touch.
+package activities
+
+import (
+	"context"
+
+	"github.com/mobayilo/mobayilo/internal/ledger"
+)
+
+// Ledger is what activities need of the ledger service.
+type Ledger interface {
+	Verify(ctx context.Context) ([]ledger.Discrepancy, error)
+}
+
+// Activities is registered once with the worker.
+type Activities struct {
+	Ledger Ledger
+}
