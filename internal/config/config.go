@@ -32,6 +32,10 @@ type Config struct {
 	// the dev tool binaries. It is the default home when DATABASE_URL is unset.
 	DataDir string `env:"MOBAYILO_DATA_DIR" envDefault:".mobayilo"`
 
+	// TemporalCLI is the Temporal CLI that `mobayilo dev` runs as its
+	// embedded Temporal server; `make tools` builds it into the data folder.
+	TemporalCLI string `env:"MOBAYILO_TEMPORAL_CLI"`
+
 	DatabaseURL   string `env:"DATABASE_URL"`
 	Port          int    `env:"PORT" envDefault:"8080"`
 	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
@@ -66,12 +70,15 @@ func FromOS() (Config, error) { return Load(env.ToMap(os.Environ())) }
 func Load(environ map[string]string) (Config, error) {
 	var c Config
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
+		return Config{}, fmt.Errorf("configuration: %w", nameVariables(err))
 	}
 	if c.PublicBaseURL == "" {
 		c.PublicBaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
 	}
 	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
+	if c.TemporalCLI == "" {
+		c.TemporalCLI = filepath.Join(c.DataDir, "bin", "temporal")
+	}
 	if err := c.validate(); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
@@ -175,6 +182,28 @@ func (c Config) UsesEmbeddedDB() bool { return c.DatabaseURL == "" }
 
 // SQLitePath is the embedded database file.
 func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "mobayilo.db") }
+
+// nameVariables rewrites the env library's parse errors, which name struct
+// fields, to name the environment variable a person has to fix.
+func nameVariables(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	t := reflect.TypeOf(Config{})
+	var out []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := t.FieldByName(pe.Name); ok {
+				out = append(out, fmt.Errorf("%s must be a valid %s: %v", f.Tag.Get("env"), pe.Type, errors.Unwrap(pe.Err)))
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}
 
 // VariableNames lists every environment variable Config reads, sorted.
 func VariableNames() []string {

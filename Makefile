@@ -1,0 +1,59 @@
+# Mobayilo. Two commands: `make run` starts everything, `make test` tests everything.
+SHELL := /bin/bash
+DATA_DIR ?= .mobayilo
+BIN := $(DATA_DIR)/bin
+GO ?= go
+export GOTOOLCHAIN := local
+
+.PHONY: run test tools tools-npm vet fmt-check bench-ledger build clean-data
+
+## run: build what is missing, then start Temporal (+UI), the worker and the API on the embedded database
+run: $(BIN)/temporal
+	@echo "==> building mobayilo"
+	@$(GO) build -o $(BIN)/mobayilo ./cmd/mobayilo
+	@MOBAYILO_DATA_DIR=$(DATA_DIR) $(BIN)/mobayilo dev
+
+build:
+	$(GO) build ./...
+
+## tools: the test peers and the dev Temporal server, built from the Go module proxy and npm
+tools: $(BIN)/temporal $(BIN)/stripe-mock tools-npm
+
+# The Temporal CLI bundles its own server; it lives in its own module so its
+# dependencies stay out of ours. The first build takes minutes: show progress.
+$(BIN)/temporal: tools/temporal/go.mod tools/temporal/go.sum
+	@mkdir -p $(BIN)
+	@echo "==> building the Temporal dev server (first build takes 3-5 minutes; later runs reuse it)"
+	@cd tools/temporal && $(GO) build -v -o $(CURDIR)/$(BIN)/temporal github.com/temporalio/cli/cmd/temporal 2>&1 \
+		| awk '{ n++; if (n % 25 == 0) { printf "    compiled %d packages...\n", n; fflush() } } END { printf "    compiled %d packages\n", n }'
+	@test -x $(BIN)/temporal
+
+$(BIN)/stripe-mock: tools/stripemock/go.mod tools/stripemock/go.sum
+	@mkdir -p $(BIN)
+	@echo "==> building stripe-mock"
+	@cd tools/stripemock && $(GO) build -o $(CURDIR)/$(BIN)/stripe-mock github.com/stripe/stripe-mock
+
+tools-npm: tools/npm/node_modules/.package-lock.json
+
+tools/npm/node_modules/.package-lock.json: tools/npm/package.json tools/npm/package-lock.json
+	@echo "==> installing Prism and Twilio's OpenAPI spec (npm ci)"
+	@cd tools/npm && npm ci --no-audit --no-fund --loglevel=error
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## test: every test, against real Postgres, a real Temporal server, stripe-mock, Prism and headless Chromium
+test: tools fmt-check vet
+	$(GO) test -count=1 -race ./internal/ledger/... ./workflows/... ./worker/...
+	$(GO) test -count=1 ./...
+
+## bench-ledger: ledger postings/s next to pgbench (see docs/BENCHMARKS.md)
+bench-ledger:
+	scripts/bench-ledger.sh
+
+clean-data:
+	rm -rf $(DATA_DIR)/mobayilo.db* $(DATA_DIR)/temporal.db*

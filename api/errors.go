@@ -1,0 +1,90 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/mobayilo/mobayilo/internal/identity"
+	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/providers"
+	"github.com/mobayilo/mobayilo/internal/rates"
+)
+
+// ErrorBody is the JSON shape of every API error:
+// {"error":{"code":"…","message":"…"}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail carries a stable machine code and a message for people.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// requestError is an input problem found by a handler itself.
+type requestError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *requestError) Error() string { return e.message }
+
+func badRequest(code, message string) error {
+	return &requestError{status: http.StatusBadRequest, code: code, message: message}
+}
+
+func notFound(code, message string) error {
+	return &requestError{status: http.StatusNotFound, code: code, message: message}
+}
+
+// statusFor maps every domain error to its HTTP status and code. It is the
+// only place that does; handlers just return errors.
+func statusFor(err error) (int, string) {
+	var re *requestError
+	var ne *rates.NumberError
+	var ve *ledger.ValidationError
+	switch {
+	case errors.As(err, &re):
+		return re.status, re.code
+	case errors.As(err, &ne):
+		return http.StatusBadRequest, string(ne.Reason)
+	case errors.As(err, &ve):
+		return http.StatusUnprocessableEntity, "invalid_" + ve.Field
+	case errors.Is(err, ledger.ErrInsufficientFunds):
+		return http.StatusPaymentRequired, "insufficient_funds"
+	case errors.Is(err, ledger.ErrIdempotencyConflict):
+		return http.StatusConflict, "idempotency_conflict"
+	case errors.Is(err, ledger.ErrAccountNotFound), errors.Is(err, ledger.ErrHoldNotFound), errors.Is(err, identity.ErrUserNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, ledger.ErrAccountDisabled):
+		return http.StatusForbidden, "account_disabled"
+	case errors.Is(err, ledger.ErrHoldSettled), errors.Is(err, ledger.ErrCaptureExceedsHold):
+		return http.StatusConflict, "hold_settled"
+	case errors.Is(err, identity.ErrEmailTaken):
+		return http.StatusConflict, "email_taken"
+	case errors.Is(err, identity.ErrInvalid):
+		return http.StatusUnprocessableEntity, "invalid"
+	case errors.Is(err, providers.ErrBadSignature):
+		return http.StatusBadRequest, "bad_signature"
+	case errors.Is(err, providers.ErrBadPayload):
+		return http.StatusBadRequest, "bad_payload"
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+// abortWithError writes err as JSON. Internal errors are logged with the
+// request id and answered without their details.
+func abortWithError(c *gin.Context, err error) {
+	status, code := statusFor(err)
+	msg := err.Error()
+	if status >= 500 {
+		slog.ErrorContext(c.Request.Context(), "request failed", "error", err, "path", c.FullPath(), "request_id", c.GetString(requestIDKey))
+		msg = "something went wrong on our side; quote request id " + c.GetString(requestIDKey)
+	}
+	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
+}

@@ -1,0 +1,173 @@
+// Package api is Mobayilo's HTTP surface: the JSON API, the webhooks and the
+// web pages. Handlers validate input, call a service or start/signal a
+// workflow, and map errors in one place (errors.go); they do no long work.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+
+	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/internal/rates"
+	"github.com/mobayilo/mobayilo/web"
+)
+
+// Deps is what the API needs. Temporal may be nil in tests that do not
+// touch workflows; /readyz then reports it as not configured.
+type Deps struct {
+	Config   config.Config
+	DB       *gorm.DB
+	Rates    *rates.Cache
+	Temporal client.Client
+	Pages    *web.Renderer
+	Log      *slog.Logger
+}
+
+const requestIDKey = web.RequestIDKey
+
+// New builds the router.
+func New(d Deps) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// Only the configured public URL is trusted; forwarded headers from
+	// clients are not, so rate limits key on the real peer address.
+	_ = r.SetTrustedProxies(nil)
+	r.Use(requestID(), accessLog(d.Log), recoverer(d.Pages), securityHeaders())
+
+	h := &handlers{d: d}
+	r.GET("/healthz", h.healthz)
+	r.GET("/readyz", h.readyz)
+
+	apiGroup := r.Group("/api")
+	ratesGroup := apiGroup.Group("/rates", rateLimit(d.Config.RatesLimitPerMinute, time.Minute, "rates"))
+	ratesGroup.GET("/calculate", h.calculateRate)
+	ratesGroup.GET("/:iso", h.ratesForCountry)
+
+	hooks := apiGroup.Group("/webhooks")
+	hooks.POST("/stripe", h.stripeWebhook)
+	hooks.POST("/twilio/status", h.twilioWebhook)
+	hooks.POST("/twilio/voice", h.twilioWebhook)
+
+	web.Register(r, d.Pages)
+	r.NoRoute(web.NotFound(d.Pages))
+	r.NoMethod(func(c *gin.Context) {
+		abortWithError(c, &requestError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+			message: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
+	})
+	return r
+}
+
+type handlers struct{ d Deps }
+
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		id := hex.EncodeToString(b)
+		c.Set(requestIDKey, id)
+		c.Header("X-Request-Id", id)
+		c.Next()
+	}
+}
+
+// accessLog logs method, route and status; never query strings or bodies,
+// which can carry tokens and personal data.
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	if log == nil {
+		log = slog.Default()
+	}
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "http",
+			slog.String("method", c.Request.Method), slog.String("route", route),
+			slog.Int("status", c.Writer.Status()), slog.Duration("took", time.Since(start)),
+			slog.String("request_id", c.GetString(requestIDKey)))
+	}
+}
+
+// recoverer turns a panic into the styled error page (or a JSON error) and
+// logs it; the process keeps serving.
+func recoverer(pages *web.Renderer) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				slog.Error("panic in handler", "panic", v, "path", c.Request.URL.Path, "request_id", c.GetString(requestIDKey))
+				if c.Writer.Written() {
+					c.Abort()
+					return
+				}
+				if pages != nil && !isAPIPath(c.Request.URL.Path) {
+					_ = pages.Render(c.Writer, http.StatusInternalServerError, "error", web.Page{Title: "Something went wrong", RequestID: c.GetString(requestIDKey)})
+					c.Abort()
+					return
+				}
+				abortWithError(c, errPanic)
+			}
+		}()
+		c.Next()
+	}
+}
+
+var errPanic = &panicError{}
+
+type panicError struct{}
+
+func (*panicError) Error() string { return "internal error" }
+
+func isAPIPath(p string) bool { return len(p) >= 5 && p[:5] == "/api/" }
+
+func securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		c.Next()
+	}
+}
+
+func (h *handlers) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz checks the database and Temporal, and names what failed.
+func (h *handlers) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := gin.H{}
+	ok := true
+	if sqlDB, err := h.d.DB.DB(); err != nil {
+		checks["database"], ok = err.Error(), false
+	} else if err := sqlDB.PingContext(ctx); err != nil {
+		checks["database"], ok = "unreachable: "+err.Error(), false
+	} else {
+		checks["database"] = "ok"
+	}
+	if h.d.Temporal == nil {
+		checks["temporal"], ok = "not configured", false
+	} else if _, err := h.d.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ok = "unreachable: "+err.Error(), false
+	} else {
+		checks["temporal"] = "ok"
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+}

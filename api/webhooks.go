@@ -1,0 +1,62 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/mobayilo/mobayilo/internal/providers"
+)
+
+// maxWebhookBody bounds what a webhook may send; Stripe's events are far
+// smaller, and a bound keeps a forged request from costing memory.
+const maxWebhookBody = 1 << 20
+
+// stripeWebhook verifies Stripe-Signature before anything else. Handling of
+// event types arrives with the top-up workflows; until then a verified event
+// is acknowledged and logged, as Stripe expects for events we do not use.
+func (h *handlers) stripeWebhook(c *gin.Context) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody))
+	if err != nil {
+		abortWithError(c, fmt.Errorf("%w: body unreadable or over 1 MiB", providers.ErrBadPayload))
+		return
+	}
+	ev, err := providers.VerifyStripe(body, c.GetHeader("Stripe-Signature"), h.d.Config.EffectiveStripeWebhookSecret())
+	if err != nil {
+		slog.Warn("stripe webhook refused", "reason", err.Error(), "request_id", c.GetString(requestIDKey))
+		abortWithError(c, err)
+		return
+	}
+	slog.Info("stripe webhook acknowledged", "event_id", ev.ID, "type", ev.Type, "handled", false)
+	c.JSON(http.StatusOK, gin.H{"received": true})
+}
+
+// twilioWebhook verifies X-Twilio-Signature against PUBLIC_BASE_URL plus the
+// request path and query, which is the URL Twilio signed.
+func (h *handlers) twilioWebhook(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody)
+	if err := c.Request.ParseForm(); err != nil {
+		abortWithError(c, fmt.Errorf("%w: form unreadable: %v", providers.ErrBadPayload, err))
+		return
+	}
+	fullURL := h.d.Config.PublicBaseURL + c.Request.URL.RequestURI()
+	if err := providers.VerifyTwilio(h.d.Config.EffectiveTwilioAuthToken(), fullURL, c.Request.PostForm, c.GetHeader("X-Twilio-Signature")); err != nil {
+		slog.Warn("twilio webhook refused", "reason", err.Error(), "path", c.Request.URL.Path, "request_id", c.GetString(requestIDKey))
+		if !errors.Is(err, providers.ErrBadSignature) {
+			err = fmt.Errorf("%w: %v", providers.ErrBadSignature, err)
+		}
+		abortWithError(c, err)
+		return
+	}
+	slog.Info("twilio webhook acknowledged", "path", c.Request.URL.Path, "call_sid", c.Request.PostForm.Get("CallSid"), "handled", false)
+	if c.FullPath() == "/api/webhooks/twilio/voice" {
+		// Calling arrives with the Call workflow; until then refuse politely.
+		c.Data(http.StatusOK, "application/xml", []byte(`<?xml version="1.0" encoding="UTF-8"?><Response><Say>Calling is not available yet.</Say><Hangup/></Response>`))
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gorm.io/gorm"
+
+	"github.com/mobayilo/mobayilo/internal/app"
+	"github.com/mobayilo/mobayilo/internal/identity"
+	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/rates"
+	"github.com/mobayilo/mobayilo/models"
+)
+
+// openForAdmin opens the configured database for an operator command. On the
+// embedded database it migrates, as dev does; on Postgres the schema is
+// `mobayilo migrate`'s job.
+func openForAdmin(ctx context.Context) (*gorm.DB, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return app.OpenDB(ctx, cfg, cfg.UsesEmbeddedDB())
+}
+
+// operator names who ran an admin command, for the audit log.
+func operator(flag string) string {
+	if flag != "" {
+		return "operator:" + flag
+	}
+	if u, err := user.Current(); err == nil {
+		return "operator:" + u.Username
+	}
+	return "operator:unknown"
+}
+
+func audit(ctx context.Context, db *gorm.DB, actor, action, target, details string) error {
+	return db.WithContext(ctx).Create(&models.AuditLog{Actor: actor, Action: action, Target: target, Details: details, CreatedAt: time.Now().UTC()}).Error
+}
+
+func newMigrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending database migrations",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			if _, err := app.OpenDB(cmd.Context(), cfg, true); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "migrations applied")
+			return nil
+		},
+	}
+}
+
+func newUsersCmd() *cobra.Command {
+	users := &cobra.Command{Use: "users", Short: "Manage users"}
+	var email, password, actor string
+	var admin, company, passwordStdin bool
+	create := &cobra.Command{
+		Use:   "create --email E [--password P | --password-stdin] [--admin] [--company]",
+		Short: "Create a user with their own wallet (the first admin of a fresh deployment, say)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if email == "" {
+				return &exitError{code: 2, msg: "--email is required"}
+			}
+			if passwordStdin {
+				if password != "" {
+					return &exitError{code: 2, msg: "use --password or --password-stdin, not both"}
+				}
+				line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				if err != nil && !errors.Is(err, io.EOF) {
+					return err
+				}
+				password = strings.TrimRight(line, "\r\n")
+			}
+			ctx := cmd.Context()
+			db, err := openForAdmin(ctx)
+			if err != nil {
+				return err
+			}
+			kind := models.AccountIndividual
+			if company {
+				kind = models.AccountCompany
+			}
+			u, acct, err := identity.New(db, ledger.New(db)).CreateUser(ctx, identity.NewUser{Email: email, Password: password, Admin: admin, AccountKind: kind})
+			if err != nil {
+				return &exitError{code: 1, msg: "users create: " + err.Error()}
+			}
+			if err := audit(ctx, db, operator(actor), "users.create", fmt.Sprintf("user:%d", u.ID), fmt.Sprintf("email=%s admin=%v kind=%s", u.Email, u.IsAdmin, acct.Kind)); err != nil {
+				return err
+			}
+			role := "user"
+			if u.IsAdmin {
+				role = "admin"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created %s %d <%s> with %s account %d\n", role, u.ID, u.Email, acct.Kind, acct.ID)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&email, "email", "", "email address (required)")
+	create.Flags().StringVar(&password, "password", "", "password (optional; prefer --password-stdin, which keeps it out of shell history)")
+	create.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from standard input")
+	create.Flags().BoolVar(&admin, "admin", false, "make the user an administrator")
+	create.Flags().BoolVar(&company, "company", false, "give the user a company wallet instead of an individual one")
+	create.Flags().StringVar(&actor, "actor", "", "who is running this, for the audit log (default: your OS user)")
+	users.AddCommand(create)
+	return users
+}
+
+func newLedgerCmd() *cobra.Command {
+	l := &cobra.Command{Use: "ledger", Short: "Inspect and correct the ledger"}
+	l.AddCommand(newLedgerAdjustCmd(), newLedgerVerifyCmd())
+	return l
+}
+
+// adjustKey derives the idempotency key of a manual adjustment from what it
+// is, so that running the same command twice (a pasted line, a retry after a
+// timeout) applies it once. A deliberate second identical adjustment on the
+// same day needs its own --key.
+func adjustKey(accountID, amount int64, reason string, day time.Time) string {
+	h := sha256.Sum256([]byte(reason))
+	return fmt.Sprintf("adjust:%d:%d:%s:%s", accountID, amount, hex.EncodeToString(h[:6]), day.UTC().Format("2006-01-02"))
+}
+
+func newLedgerAdjustCmd() *cobra.Command {
+	var email, reason, key, actor string
+	var amount int64
+	cmd := &cobra.Command{
+		Use:   "adjust --email E --amount-cents N --reason R",
+		Short: "Credit (N>0) or debit (N<0) a wallet by hand, through the ledger, with an audit record",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case email == "":
+				return &exitError{code: 2, msg: "--email is required"}
+			case amount == 0:
+				return &exitError{code: 2, msg: "--amount-cents must be a non-zero number of cents, e.g. 500 or -250"}
+			case strings.TrimSpace(reason) == "":
+				return &exitError{code: 2, msg: "--reason is required: say why, for the audit log"}
+			case len(reason) > 500:
+				return &exitError{code: 2, msg: "--reason must be at most 500 characters"}
+			}
+			ctx := cmd.Context()
+			db, err := openForAdmin(ctx)
+			if err != nil {
+				return err
+			}
+			svc := ledger.New(db)
+			u, err := identity.New(db, svc).UserByEmail(ctx, email)
+			if err != nil {
+				return &exitError{code: 1, msg: "ledger adjust: " + err.Error()}
+			}
+			if key == "" {
+				key = adjustKey(u.AccountID, amount, reason, time.Now())
+			}
+			who := operator(actor)
+			res, err := svc.Post(ctx, ledger.Posting{
+				AccountID: u.AccountID, Kind: models.EntryAdjustment, AmountCents: amount, IdempotencyKey: key,
+				Actor: who, Description: reason,
+				Audit: &models.AuditLog{Actor: who, Action: "ledger.adjust", Target: fmt.Sprintf("account:%d", u.AccountID),
+					Details: fmt.Sprintf("amount_cents=%d key=%s reason=%s", amount, key, reason)},
+			})
+			if err != nil {
+				return &exitError{code: 1, msg: "ledger adjust: " + err.Error()}
+			}
+			out := cmd.OutOrStdout()
+			if res.Replayed {
+				fmt.Fprintf(out, "already applied as entry %d (key %s); nothing changed. Pass --key to make a second, separate adjustment.\n", res.Entry.ID, key)
+				return nil
+			}
+			fmt.Fprintf(out, "adjusted account %d <%s> by %+d cents: balance %d -> %d (entry %d, key %s)\n",
+				u.AccountID, u.Email, amount, res.BalanceBefore, res.BalanceAfter(), res.Entry.ID, key)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "the wallet owner's email (required)")
+	cmd.Flags().Int64Var(&amount, "amount-cents", 0, "signed amount in cents: 500 credits $5.00, -250 debits $2.50 (required)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit log and the customer's statement (required)")
+	cmd.Flags().StringVar(&key, "key", "", "idempotency key (default: derived from account, amount, reason and today's date)")
+	cmd.Flags().StringVar(&actor, "actor", "", "who is running this, for the audit log (default: your OS user)")
+	return cmd
+}
+
+func newLedgerVerifyCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "Check every cached balance against its ledger entries; exits 1 listing each account that differs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			db, err := openForAdmin(ctx)
+			if err != nil {
+				return err
+			}
+			var accounts, entries int64
+			db.WithContext(ctx).Model(&models.Account{}).Count(&accounts)
+			db.WithContext(ctx).Model(&models.LedgerEntry{}).Count(&entries)
+			ds, err := ledger.New(db).Verify(ctx)
+			if err != nil {
+				return err
+			}
+			if len(ds) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "ledger verify: %d accounts and %d entries checked; every balance matches its entries\n", accounts, entries)
+				return nil
+			}
+			var b strings.Builder
+			fmt.Fprintf(&b, "ledger verify: %d discrepancies in %d accounts:\n", len(ds), accounts)
+			for _, d := range ds {
+				fmt.Fprintf(&b, "  %s\n", d)
+			}
+			return &exitError{code: 1, msg: strings.TrimRight(b.String(), "\n")}
+		},
+	}
+}
+
+func newRatesCmd() *cobra.Command {
+	r := &cobra.Command{Use: "rates", Short: "Manage the rate table"}
+	var file, actor string
+	reload := &cobra.Command{
+		Use:   "reload [--file rates.csv]",
+		Short: "Replace the rate table from a CSV file (default: the bundled sample table)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var rs []models.Rate
+			var err error
+			source := "bundled sample table"
+			if file != "" {
+				f, ferr := os.Open(file)
+				if ferr != nil {
+					return &exitError{code: 1, msg: "rates reload: " + ferr.Error()}
+				}
+				defer f.Close()
+				rs, err = rates.ParseCSV(f)
+				source = file
+			} else {
+				rs, err = rates.Default()
+			}
+			if err != nil {
+				return &exitError{code: 1, msg: "rates reload: " + err.Error() + " (nothing changed)"}
+			}
+			ctx := cmd.Context()
+			db, err := openForAdmin(ctx)
+			if err != nil {
+				return err
+			}
+			res, err := rates.Replace(ctx, db, rs)
+			if err != nil {
+				return &exitError{code: 1, msg: "rates reload: " + err.Error()}
+			}
+			summary := fmt.Sprintf("%d rates from %s: %d added, %d updated, %d removed, %d unchanged", len(rs), source, res.Added, res.Updated, res.Removed, res.Unchanged)
+			if err := audit(ctx, db, operator(actor), "rates.reload", "rates", summary); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "rates reload:", summary, "(API processes pick it up within 30 s)")
+			return nil
+		},
+	}
+	reload.Flags().StringVar(&file, "file", "", "CSV with columns prefix,iso,country,destination,individual_cents,company_cents")
+	reload.Flags().StringVar(&actor, "actor", "", "who is running this, for the audit log (default: your OS user)")
+	r.AddCommand(reload)
+	return r
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+
+	"github.com/mobayilo/mobayilo/activities"
+	"github.com/mobayilo/mobayilo/api"
+	"github.com/mobayilo/mobayilo/internal/app"
+	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/providers"
+	"github.com/mobayilo/mobayilo/internal/rates"
+	"github.com/mobayilo/mobayilo/web"
+	"github.com/mobayilo/mobayilo/worker"
+)
+
+func newAPICmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "api",
+		Short: "Serve the HTTP API, webhooks and web app",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			log := app.NewLogger(cfg, true)
+			slog.SetDefault(log)
+			ctx := cmd.Context()
+			db, err := app.OpenDB(ctx, cfg, cfg.UsesEmbeddedDB())
+			if err != nil {
+				return err
+			}
+			tc, err := app.DialTemporal(ctx, cfg, log, 30*time.Second)
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			return serveAPI(ctx, cfg, db, tc, log, nil)
+		},
+	}
+}
+
+func newWorkerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the Temporal worker (workflows and activities)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			log := app.NewLogger(cfg, true)
+			slog.SetDefault(log)
+			ctx := cmd.Context()
+			db, err := app.OpenDB(ctx, cfg, cfg.UsesEmbeddedDB())
+			if err != nil {
+				return err
+			}
+			tc, err := app.DialTemporal(ctx, cfg, log, 30*time.Second)
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			return runWorker(ctx, cfg, db, tc, log)
+		},
+	}
+}
+
+// runWorker prepares the namespace and runs the worker until ctx ends.
+func runWorker(ctx context.Context, cfg config.Config, db *gorm.DB, tc client.Client, log *slog.Logger) error {
+	if err := worker.EnsureSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
+		return err
+	}
+	if err := worker.EnsureSchedules(ctx, tc, cfg.TemporalTaskQueue); err != nil {
+		return err
+	}
+	w := worker.New(tc, cfg.TemporalTaskQueue, &activities.Activities{Ledger: ledger.New(db)})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker started", "task_queue", cfg.TemporalTaskQueue, "namespace", cfg.TemporalNamespace)
+	<-ctx.Done()
+	w.Stop()
+	log.Info("worker stopped")
+	return nil
+}
+
+// serveAPI serves until ctx ends, then drains in-flight requests. ready, if
+// not nil, is closed once the listener is bound.
+func serveAPI(ctx context.Context, cfg config.Config, db *gorm.DB, tc client.Client, log *slog.Logger, ready chan<- struct{}) error {
+	pages, err := web.New()
+	if err != nil {
+		return err
+	}
+	sandbox := providers.NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)
+	prov := providers.New(cfg, sandbox)
+	log.Info("providers", "twilio", prov.TwilioMode, "stripe", prov.StripeMode)
+	router := api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, 30*time.Second), Temporal: tc, Pages: pages, Log: log})
+	srv := &http.Server{
+		Addr:              net.JoinHostPort("", strconv.Itoa(cfg.Port)),
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on PORT %d: %w", cfg.Port, err)
+	}
+	if ready != nil {
+		close(ready)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("api listening", "addr", ln.Addr().String(), "public_base_url", cfg.PublicBaseURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("api stopped")
+	return nil
+}

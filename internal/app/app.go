@@ -1,0 +1,91 @@
+// Package app wires Mobayilo's parts from a Config: the database, the ledger,
+// the rate table, the providers and the Temporal client. cmd/mobayilo's
+// subcommands and the end-to-end tests build the system through it, so there
+// is one way to assemble it.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"gorm.io/gorm"
+
+	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/models"
+)
+
+// NewLogger returns the process logger at the configured level, as JSON when
+// stdout is not a terminal-friendly dev run.
+func NewLogger(cfg config.Config, json bool) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if json {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// OpenDB opens Postgres when DATABASE_URL is set, else the embedded SQLite
+// database in the data folder, and applies pending migrations if migrate.
+func OpenDB(ctx context.Context, cfg config.Config, migrate bool) (*gorm.DB, error) {
+	var db *gorm.DB
+	var err error
+	if cfg.UsesEmbeddedDB() {
+		db, err = models.OpenSQLite(cfg.SQLitePath())
+	} else {
+		db, err = models.OpenPostgres(cfg.DatabaseURL, 0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if sqlDB, err := db.DB(); err != nil {
+		return nil, err
+	} else if err := sqlDB.PingContext(pingCtx); err != nil {
+		return nil, fmt.Errorf("database did not answer (DATABASE_URL): %w", err)
+	}
+	if migrate {
+		if err := models.Migrate(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// DialTemporal connects to TEMPORAL_ADDRESS, retrying for up to wait so that
+// processes started together with the server come up cleanly.
+func DialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Duration) (client.Client, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := client.Dial(client.Options{
+			HostPort:  cfg.TemporalAddress,
+			Namespace: cfg.TemporalNamespace,
+			Logger:    tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		})
+		if err == nil {
+			hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			_, err = c.CheckHealth(hctx, &client.CheckHealthRequest{})
+			cancel()
+			if err == nil {
+				return c, nil
+			}
+			c.Close()
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("temporal at %s (TEMPORAL_ADDRESS) did not answer: %w", cfg.TemporalAddress, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package providers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// Payments is what activities need from the payment provider.
+type Payments interface {
+	// EnsureCustomer creates the provider's customer for an account and
+	// returns its id. A retry with the same AccountID within the provider's
+	// idempotency window returns the same customer; the caller stores the id
+	// so that later calls need not come here at all.
+	EnsureCustomer(ctx context.Context, in CustomerParams) (customerID string, err error)
+}
+
+// CustomerParams describes the account a customer is created for.
+type CustomerParams struct {
+	AccountID int64
+	Email     string
+	Name      string
+}
+
+// CustomerIdempotencyKey is the Idempotency-Key of an account's customer
+// creation, derived from the account so that a retried activity is harmless.
+func CustomerIdempotencyKey(accountID int64) string {
+	return "customer-account-" + strconv.FormatInt(accountID, 10)
+}
+
+// stripePayments is Payments over Stripe's API.
+type stripePayments struct {
+	api *client.API
+}
+
+// newStripePayments builds a client of its own rather than using stripe-go's
+// global backend, so two configurations (or tests) never share state. An
+// empty baseURL means Stripe itself; hc nil means stripe-go's default.
+func newStripePayments(secretKey, baseURL string, hc *http.Client) *stripePayments {
+	// Errors are returned to the activity, which logs them; the library's
+	// own logger would print them a second time to stderr.
+	quiet := &stripe.LeveledLogger{Level: stripe.LevelNull}
+	backend := func(typ stripe.SupportedBackend, url *string) stripe.Backend {
+		// One config per backend: GetBackendWithConfig fills in the URL, and
+		// a shared config would send Connect and Uploads to the API's URL.
+		return stripe.GetBackendWithConfig(typ, &stripe.BackendConfig{
+			HTTPClient:    hc,
+			LeveledLogger: quiet,
+			URL:           url,
+		})
+	}
+	var override *string
+	if baseURL != "" {
+		override = stripe.String(baseURL)
+	}
+	backends := &stripe.Backends{
+		API:     backend(stripe.APIBackend, override),
+		Connect: backend(stripe.ConnectBackend, override),
+		Uploads: backend(stripe.UploadsBackend, override),
+	}
+	return &stripePayments{api: client.New(secretKey, backends)}
+}
+
+func (p *stripePayments) EnsureCustomer(ctx context.Context, in CustomerParams) (string, error) {
+	params := &stripe.CustomerParams{}
+	params.Context = ctx
+	params.SetIdempotencyKey(CustomerIdempotencyKey(in.AccountID))
+	if in.Email != "" {
+		params.Email = stripe.String(in.Email)
+	}
+	if in.Name != "" {
+		params.Name = stripe.String(in.Name)
+	}
+	params.AddMetadata("account_id", strconv.FormatInt(in.AccountID, 10))
+	c, err := p.api.Customers.New(params)
+	if err != nil {
+		return "", fmt.Errorf("stripe: create customer for account %d: %w", in.AccountID, err)
+	}
+	return c.ID, nil
+}
+
+// sandboxPayments stands in for Stripe when no key is configured.
+type sandboxPayments struct {
+	// deliver sends the webhooks Stripe would send; operations that cause
+	// webhooks (checkout, charges) use it.
+	deliver *SandboxWebhooks
+}
+
+func (sandboxPayments) EnsureCustomer(_ context.Context, in CustomerParams) (string, error) {
+	return "cus_sandbox_" + strconv.FormatInt(in.AccountID, 10), nil
+}

@@ -1,0 +1,141 @@
+package providers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/twilio/twilio-go"
+	twclient "github.com/twilio/twilio-go/client"
+
+	"github.com/mobayilo/mobayilo/internal/config"
+)
+
+// Telephony is what activities need from the telephony provider.
+type Telephony interface {
+	// FetchAccount returns the account the credentials belong to; it proves
+	// the credentials work.
+	FetchAccount(ctx context.Context) (AccountInfo, error)
+}
+
+// AccountInfo is the telephony provider's view of our account.
+type AccountInfo struct {
+	SID          string
+	FriendlyName string
+	Status       string
+}
+
+// twilioCallTimeout bounds one REST call when the caller's ctx allows more.
+const twilioCallTimeout = 30 * time.Second
+
+// SandboxAccountSID is the account the sandbox telephony reports.
+const SandboxAccountSID = "AC00000000000000000000000000000000"
+
+// twilioTelephony is Telephony over Twilio's REST API.
+type twilioTelephony struct {
+	accountSID string
+	username   string // an API key, or the account SID
+	password   string // the API secret, or the auth token
+	base       *url.URL
+	transport  http.RoundTripper
+}
+
+// newTwilioTelephony prefers an API key over the auth token, as Twilio
+// advises: a key can be revoked without changing the token webhooks are
+// signed with. transport nil means http.DefaultTransport.
+func newTwilioTelephony(cfg config.Config, transport http.RoundTripper) *twilioTelephony {
+	t := &twilioTelephony{
+		accountSID: cfg.TwilioAccountSID,
+		username:   cfg.TwilioAccountSID,
+		password:   cfg.TwilioAuthToken,
+		transport:  transport,
+	}
+	if cfg.TwilioAPIKey != "" {
+		t.username, t.password = cfg.TwilioAPIKey, cfg.TwilioAPISecret
+	}
+	if t.transport == nil {
+		t.transport = http.DefaultTransport
+	}
+	if cfg.TwilioAPIBaseURL != "" {
+		// config validated it as an absolute URL.
+		t.base, _ = url.Parse(strings.TrimRight(cfg.TwilioAPIBaseURL, "/"))
+	}
+	return t
+}
+
+// rest builds a twilio-go client for one call. twilio-go sends every
+// request with context.Background(), so ctx reaches the request only
+// through a transport bound to it; without that an activity's cancellation
+// or deadline would not stop a hung call.
+func (t *twilioTelephony) rest(ctx context.Context) *twilio.RestClient {
+	c := &twclient.Client{
+		Credentials: twclient.NewCredentials(t.username, t.password),
+		// No Client.Timeout: the transport replaces the request's context,
+		// which would drop the client's deadline; callers bound ctx instead.
+		HTTPClient: &http.Client{
+			Transport: &twilioTransport{ctx: ctx, base: t.base, next: t.transport},
+			// As twilio-go's default: a redirect is an answer, not a hop.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	// Without it, paths that hold the account SID go out as /Accounts//.
+	c.SetAccountSid(t.accountSID)
+	rc := twilio.NewRestClientWithParams(twilio.ClientParams{Client: c})
+	// twilio-go reads TWILIO_EDGE and TWILIO_REGION from the environment;
+	// configuration is explicit here, so clear them.
+	rc.SetEdge("")
+	rc.SetRegion("")
+	return rc
+}
+
+func (t *twilioTelephony) FetchAccount(ctx context.Context) (AccountInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, twilioCallTimeout)
+	defer cancel()
+	a, err := t.rest(ctx).Api.FetchAccount(t.accountSID)
+	if err != nil {
+		return AccountInfo{}, fmt.Errorf("twilio: fetch account %s: %w", t.accountSID, err)
+	}
+	return AccountInfo{SID: deref(a.Sid), FriendlyName: deref(a.FriendlyName), Status: deref(a.Status)}, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// twilioTransport binds requests to ctx and, when base is set
+// (TWILIO_API_BASE_URL), sends them to base instead of Twilio's hosts,
+// keeping the path under base's own path.
+type twilioTransport struct {
+	ctx  context.Context
+	base *url.URL
+	next http.RoundTripper
+}
+
+func (t *twilioTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(t.ctx)
+	if t.base != nil {
+		r.URL.Scheme = t.base.Scheme
+		r.URL.Host = t.base.Host
+		r.URL.Path = t.base.Path + r.URL.Path
+		r.URL.RawPath = ""
+		r.Host = ""
+	}
+	return t.next.RoundTrip(r)
+}
+
+// sandboxTelephony stands in for Twilio when no account is configured.
+type sandboxTelephony struct {
+	// deliver sends the webhooks Twilio would send; operations that cause
+	// them (calls and their status callbacks) use it.
+	deliver *SandboxWebhooks
+}
+
+func (sandboxTelephony) FetchAccount(context.Context) (AccountInfo, error) {
+	return AccountInfo{SID: SandboxAccountSID, FriendlyName: "Mobayilo sandbox", Status: "active"}, nil
+}

@@ -1,0 +1,78 @@
+package testenv
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// PrismProbeAccountSID is a well-formed account SID; Prism checks the SID's
+// pattern, not its existence, so any such SID works in requests to it.
+const PrismProbeAccountSID = "AC0123456789abcdef0123456789abcdef"
+
+var twilioPrism struct {
+	once sync.Once
+	url  string
+	err  error
+}
+
+// TwilioPrism returns the base URL (http://127.0.0.1:PORT) of a Prism mock of
+// Twilio's 2010 REST API, shared by every test in the package; it stops when
+// testenv.Main returns, so the package's TestMain must use Main. Prism
+// validates requests against Twilio's OpenAPI spec: a request that breaks
+// the spec (a missing required parameter, an empty account SID in the path,
+// no basic auth) gets a 4xx, as it would from Twilio. Paths come from
+// PRISM_BIN and TWILIO_OAI_SPEC or from `make tools`.
+func TwilioPrism(t testing.TB) string {
+	t.Helper()
+	twilioPrism.once.Do(func() { twilioPrism.url, twilioPrism.err = startTwilioPrism() })
+	if twilioPrism.err != nil {
+		Unavailable(t, "Prism (Twilio mock)", twilioPrism.err)
+	}
+	return twilioPrism.url
+}
+
+func startTwilioPrism() (string, error) {
+	npm := filepath.Join(RepoRoot(), "tools", "npm", "node_modules")
+	bin := os.Getenv("PRISM_BIN")
+	if bin == "" {
+		bin = filepath.Join(npm, ".bin", "prism")
+	}
+	spec := os.Getenv("TWILIO_OAI_SPEC")
+	if spec == "" {
+		spec = filepath.Join(npm, "@twilio-alpha", "mcp", "twilio-oai", "spec", "json", "twilio_api_v2010.json")
+	}
+	for _, f := range []string{bin, spec} {
+		if _, err := os.Stat(f); err != nil {
+			return "", err
+		}
+	}
+	// --errors turns every validation violation into an error response
+	// instead of a logged warning; -v warn keeps the violations in the log
+	// without an info line per request.
+	args := func(port int) []string {
+		return []string{bin, "mock", "-p", strconv.Itoa(port), "-h", "127.0.0.1", "--errors", "-v", "warn", spec}
+	}
+	// A validated answer on a real API path, not just an open port, shows
+	// the spec is loaded.
+	ready := func(base string) bool {
+		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/2010-04-01/Accounts/%s.json", base, PrismProbeAccountSID), nil)
+		if err != nil {
+			return false
+		}
+		req.SetBasicAuth(PrismProbeAccountSID, "probe")
+		resp, err := peerProbeClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	// Node takes a few seconds to load the spec, more on a busy CI machine.
+	return launchPeer("prism", args, ready, 90*time.Second)
+}

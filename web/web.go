@@ -1,0 +1,106 @@
+// Package web holds Mobayilo's server-rendered pages: html/template pages
+// around one layout, and the CSS, JavaScript and icons they use, all embedded
+// in the binary so nothing is fetched from a CDN.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Page is what every template renders.
+type Page struct {
+	Title string
+	// Nav names the bottom-bar tab to mark as current: "dial", "history",
+	// "credits", "settings", or "" for none.
+	Nav       string
+	RequestID string
+	CSRFToken string
+	Flash     string
+	Data      any
+}
+
+// pageNames are the pages a Renderer knows, each a file templates/<name>.html
+// that defines "content" inside templates/layout.html.
+var pageNames = []string{"home", "dial", "history", "credits", "settings", "not_found", "error"}
+
+// tab is one entry of the bottom navigation bar.
+type tab struct {
+	Key, Label, Icon string
+	Current          bool
+}
+
+func newTab(nav, key, label, icon string) tab {
+	return tab{Key: key, Label: label, Icon: icon, Current: nav == key}
+}
+
+// Renderer renders the pages parsed once by New.
+type Renderer struct {
+	pages map[string]*template.Template
+}
+
+// New parses the layout and every page. It fails if any template does not
+// parse or refers to a static asset that is not embedded.
+func New() (*Renderer, error) {
+	as, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	base, err := template.New("layout.html").Funcs(template.FuncMap{
+		"asset":     as.url,
+		"countries": func() []country { return countries },
+		"page":      func() string { return "" },
+		"tab":       newTab,
+	}).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: parse layout: %w", err)
+	}
+	rd := &Renderer{pages: make(map[string]*template.Template, len(pageNames))}
+	for _, name := range pageNames {
+		t, err := base.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("web: clone layout for %s: %w", name, err)
+		}
+		t.Funcs(template.FuncMap{"page": func() string { return name }})
+		if _, err := t.ParseFS(templateFS, "templates/"+name+".html"); err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", name, err)
+		}
+		if t.Lookup("content") == nil {
+			return nil, fmt.Errorf("web: %s.html defines no \"content\" template", name)
+		}
+		// A trial run catches what parsing cannot, such as a link to a
+		// static file that is not embedded.
+		if err := t.ExecuteTemplate(io.Discard, "layout.html", Page{Title: "check", Nav: "dial", CSRFToken: "check", Flash: "check", RequestID: "check"}); err != nil {
+			return nil, fmt.Errorf("web: render %s: %w", name, err)
+		}
+		rd.pages[name] = t
+	}
+	return rd, nil
+}
+
+// Render writes page name with the given status. The page is rendered into
+// a buffer first, so a template error leaves w untouched for the caller to
+// answer with an error page instead of half a page.
+func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page) error {
+	t, ok := r.pages[name]
+	if !ok {
+		return fmt.Errorf("web: no page named %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, err := buf.WriteTo(w)
+	return err
+}
