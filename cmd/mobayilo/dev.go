@@ -30,7 +30,6 @@ const (
 	demoEmail       = "demo@mobayilo.local"
 	demoPassword    = "mobayilo-demo"
 	demoCreditCents = 2000
-	temporalUIPort  = 8233
 )
 
 func newDevCmd() *cobra.Command {
@@ -55,9 +54,10 @@ func runDev(ctx context.Context, cfg config.Config) error {
 		return fmt.Errorf("create data folder %s (MOBAYILO_DATA_DIR): %w", cfg.DataDir, err)
 	}
 
-	// Temporal: our own dev server unless TEMPORAL_ADDRESS points elsewhere.
+	// Temporal: our own dev server when TEMPORAL_ADDRESS is on this machine
+	// (the default); a remote address means "use that cluster".
 	var temporal *exec.Cmd
-	if _, set := os.LookupEnv("TEMPORAL_ADDRESS"); !set {
+	if isLoopback(cfg.TemporalAddress) {
 		var err error
 		if temporal, err = startTemporalDevServer(cfg); err != nil {
 			return err
@@ -117,7 +117,7 @@ func startTemporalDevServer(cfg config.Config) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("TEMPORAL_ADDRESS %q: %w", cfg.TemporalAddress, err)
 	}
-	for _, p := range []string{port, fmt.Sprint(temporalUIPort)} {
+	for _, p := range []string{port, fmt.Sprint(cfg.TemporalUIPort)} {
 		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", p)); err != nil {
 			return nil, fmt.Errorf("port %s is already in use (another `make run`, or a Temporal server?): stop it, or set TEMPORAL_ADDRESS to use that server", p)
 		} else {
@@ -133,7 +133,7 @@ func startTemporalDevServer(cfg config.Config) (*exec.Cmd, error) {
 		return nil, err
 	}
 	cmd := exec.Command(cfg.TemporalCLI, "server", "start-dev",
-		"--ip", host, "--port", port, "--ui-port", fmt.Sprint(temporalUIPort),
+		"--ip", host, "--port", port, "--ui-port", fmt.Sprint(cfg.TemporalUIPort),
 		"--namespace", cfg.TemporalNamespace,
 		"--db-filename", filepath.Join(cfg.DataDir, "temporal.db"),
 		"--log-level", "warn")
@@ -143,8 +143,20 @@ func startTemporalDevServer(cfg config.Config) (*exec.Cmd, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal dev server: %w", err)
 	}
-	slog.Info("temporal dev server starting", "address", cfg.TemporalAddress, "ui", fmt.Sprintf("http://localhost:%d", temporalUIPort), "log", logPath)
+	slog.Info("temporal dev server starting", "address", cfg.TemporalAddress, "ui", fmt.Sprintf("http://localhost:%d", cfg.TemporalUIPort), "log", logPath)
 	return cmd, nil
+}
+
+func isLoopback(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func stopProcessGroup(cmd *exec.Cmd, log *slog.Logger) {
@@ -198,7 +210,7 @@ func printBanner(cfg config.Config, ownTemporal bool) {
 	fmt.Fprintf(&b, "  App            %s\n", cfg.PublicBaseURL)
 	fmt.Fprintf(&b, "  Health         %s/readyz\n", cfg.PublicBaseURL)
 	if ownTemporal {
-		fmt.Fprintf(&b, "  Temporal UI    http://localhost:%d\n", temporalUIPort)
+		fmt.Fprintf(&b, "  Temporal UI    http://localhost:%d\n", cfg.TemporalUIPort)
 	}
 	fmt.Fprintf(&b, "  Temporal       %s (namespace %s, task queue %s)\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TemporalTaskQueue)
 	fmt.Fprintf(&b, "  Database       %s\n", db)

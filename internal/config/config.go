@@ -44,6 +44,8 @@ type Config struct {
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	TemporalTaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"mobayilo"`
+	// TemporalUIPort is where `mobayilo dev` serves the Temporal Web UI.
+	TemporalUIPort int `env:"TEMPORAL_UI_PORT" envDefault:"8233"`
 
 	TwilioAccountSID    string `env:"TWILIO_ACCOUNT_SID"`
 	TwilioAuthToken     string `env:"TWILIO_AUTH_TOKEN"`
@@ -113,6 +115,9 @@ func (c Config) validate() error {
 	}
 	if c.TemporalAddress == "" || !strings.Contains(c.TemporalAddress, ":") {
 		bad("TEMPORAL_ADDRESS", fmt.Sprintf("must be host:port, got %q", c.TemporalAddress))
+	}
+	if c.TemporalUIPort < 1 || c.TemporalUIPort > 65535 {
+		bad("TEMPORAL_UI_PORT", fmt.Sprintf("must be between 1 and 65535, got %d", c.TemporalUIPort))
 	}
 	if c.TemporalNamespace == "" {
 		bad("TEMPORAL_NAMESPACE", "must not be empty")
