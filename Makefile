@@ -3,6 +3,9 @@ SHELL := /bin/bash
 DATA_DIR ?= .mobayilo
 BIN := $(DATA_DIR)/bin
 GO ?= go
+MODULE := github.com/mobayilo/mobayilo
+# The money and workflow packages also run under the race detector.
+RACE_PKGS := ./internal/ledger ./workflows ./worker
 export GOTOOLCHAIN := local
 
 .PHONY: run test tools tools-npm vet fmt-check bench-ledger build clean-data
@@ -48,8 +51,8 @@ fmt-check:
 
 ## test: every test, against real Postgres, a real Temporal server, stripe-mock, Prism and headless Chromium
 test: tools fmt-check vet
-	$(GO) test -count=1 -race ./internal/ledger/... ./workflows/... ./worker/...
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e $(MODULE)/$(patsubst ./%,%,$(p))))
 
 ## bench-ledger: ledger postings/s next to pgbench (see docs/BENCHMARKS.md)
 bench-ledger:
