@@ -31,23 +31,9 @@ func newAPICmd() *cobra.Command {
 		Short: "Serve the HTTP API, webhooks and web app",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			log := app.NewLogger(cfg, true)
-			slog.SetDefault(log)
-			ctx := cmd.Context()
-			db, err := app.OpenDB(ctx, cfg, cfg.UsesEmbeddedDB())
-			if err != nil {
-				return err
-			}
-			tc, err := app.DialTemporal(ctx, cfg, log, 30*time.Second)
-			if err != nil {
-				return err
-			}
-			defer tc.Close()
-			return serveAPI(ctx, cfg, db, tc, log, nil)
+			return withServices(cmd.Context(), func(ctx context.Context, s services) error {
+				return serveAPI(ctx, s.cfg, s.db, s.temporal, s.log, nil)
+			})
 		},
 	}
 }
@@ -58,25 +44,41 @@ func newWorkerCmd() *cobra.Command {
 		Short: "Run the Temporal worker (workflows and activities)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			log := app.NewLogger(cfg, true)
-			slog.SetDefault(log)
-			ctx := cmd.Context()
-			db, err := app.OpenDB(ctx, cfg, cfg.UsesEmbeddedDB())
-			if err != nil {
-				return err
-			}
-			tc, err := app.DialTemporal(ctx, cfg, log, 30*time.Second)
-			if err != nil {
-				return err
-			}
-			defer tc.Close()
-			return runWorker(ctx, cfg, db, tc, log)
+			return withServices(cmd.Context(), func(ctx context.Context, s services) error {
+				return runWorker(ctx, s.cfg, s.db, s.temporal, s.log)
+			})
 		},
 	}
+}
+
+// services is what a production process (api or worker) connects to.
+type services struct {
+	cfg      config.Config
+	log      *slog.Logger
+	db       *gorm.DB
+	temporal client.Client
+}
+
+// withServices loads the configuration, logs as JSON, opens the database
+// (migrating only the embedded one; Postgres is `mobayilo migrate`'s job) and
+// dials Temporal, then runs f.
+func withServices(ctx context.Context, f func(context.Context, services) error) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg, true)
+	slog.SetDefault(log)
+	db, err := app.OpenDB(ctx, cfg, cfg.UsesEmbeddedDB())
+	if err != nil {
+		return err
+	}
+	tc, err := app.DialTemporal(ctx, cfg, log, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	return f(ctx, services{cfg: cfg, log: log, db: db, temporal: tc})
 }
 
 // runWorker prepares the namespace and runs the worker until ctx ends.
