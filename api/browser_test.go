@@ -35,8 +35,6 @@ func TestBrowser_HomePriceCheckThroughTheRealAPI(t *testing.T) {
 		}
 	}
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(s.URL+"/credits"),
-		chromedp.WaitVisible(chromedp.CSS(`nav.tabbar a[href="/credits"][aria-current="page"]`)),
 		chromedp.Navigate(s.URL+"/no-such-page"),
 		chromedp.WaitVisible(chromedp.CSS(".status-code")),
 	); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/providers"
@@ -68,6 +69,20 @@ func statusFor(err error) (int, string) {
 	case errors.Is(err, identity.ErrEmailTaken):
 		return http.StatusConflict, "email_taken"
 	case errors.Is(err, identity.ErrInvalid):
+		return http.StatusUnprocessableEntity, "invalid"
+	case errors.Is(err, auth.ErrTokenMalformed):
+		return http.StatusUnauthorized, "token_malformed"
+	case errors.Is(err, auth.ErrTokenRevoked):
+		return http.StatusUnauthorized, "token_revoked"
+	case errors.Is(err, auth.ErrTokenExpired):
+		return http.StatusUnauthorized, "token_expired"
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return http.StatusUnauthorized, "unauthenticated"
+	case errors.Is(err, auth.ErrDisabled):
+		return http.StatusForbidden, "account_disabled"
+	case errors.Is(err, auth.ErrLinkInvalid), errors.Is(err, auth.ErrLinkUsed), errors.Is(err, auth.ErrLinkExpired), errors.Is(err, auth.ErrLinkWrongEmail):
+		return http.StatusGone, "link_unusable"
+	case errors.Is(err, auth.ErrInvalid):
 		return http.StatusUnprocessableEntity, "invalid"
 	case errors.Is(err, providers.ErrBadSignature):
 		return http.StatusBadRequest, "bad_signature"

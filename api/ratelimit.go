@@ -2,7 +2,6 @@ package api
 
 import (
 	"log/slog"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 // rateLimit allows limit requests per period per client IP on the group it
 // guards, answering 429 with Retry-After beyond that.
 //
-// The state is per process. For the public rate endpoints that is
+// Its state is per process, unlike handlers.limit's. For the public rate endpoints that is
 // acceptable: with N API processes behind a balancer a client gets at most
 // N × limit, which still bounds scraping; limits that guard secrets (sign-in,
 // tokens) need a shared store.
@@ -33,16 +32,11 @@ func rateLimit(limit int, period time.Duration, name string) gin.HandlerFunc {
 		c.Header("X-RateLimit-Limit", strconv.FormatInt(res.Limit, 10))
 		c.Header("X-RateLimit-Remaining", strconv.FormatInt(res.Remaining, 10))
 		if res.Reached {
-			wait := time.Until(time.Unix(res.Reset, 0))
-			secs := int64(wait.Seconds()) + 1
-			if secs < 1 {
-				secs = 1
-			}
-			c.Header("Retry-After", strconv.FormatInt(secs, 10))
-			abortWithError(c, &requestError{status: http.StatusTooManyRequests, code: "rate_limited",
-				message: "too many requests; retry after " + strconv.FormatInt(secs, 10) + " seconds"})
+			tooMany(c, res)
 			return
 		}
 		c.Next()
 	}
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

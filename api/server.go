@@ -15,7 +15,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 
+	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/internal/identity"
+	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -29,6 +33,11 @@ type Deps struct {
 	Temporal client.Client
 	Pages    *web.Renderer
 	Log      *slog.Logger
+	Auth     *auth.Service
+	Identity *identity.Service
+	Ledger   *ledger.Service
+	// Mailbox is the dev mailbox shown at /dev/mail; nil when SMTP_URL is set.
+	Mailbox *mail.Mailbox
 }
 
 const requestIDKey = web.RequestIDKey
@@ -57,8 +66,16 @@ func New(d Deps) *gin.Engine {
 	hooks.POST("/twilio/status", h.twilioWebhook)
 	hooks.POST("/twilio/voice", h.twilioWebhook)
 
-	web.Register(r, d.Pages)
-	r.NoRoute(web.NotFound(d.Pages))
+	// Everything below is for browsers and the CLI: sessions resolve first,
+	// then cross-site form posts are refused.
+	site := r.Group("", h.loadSession(), csrf())
+	web.Register(site, d.Pages)
+	h.registerPages(site)
+	h.registerSignIn(site)
+	h.registerDevice(site)
+	h.registerCLI(site)
+	h.registerAdmin(site)
+	r.NoRoute(h.loadSession(), web.NotFound(d.Pages))
 	r.NoMethod(func(c *gin.Context) {
 		abortWithError(c, &requestError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
 			message: c.Request.Method + " is not allowed on " + c.Request.URL.Path})

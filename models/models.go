@@ -41,15 +41,19 @@ type Account struct {
 // AvailableCents is what may still be spent: balance minus active holds.
 func (a Account) AvailableCents() int64 { return a.BalanceCents - a.HeldCents }
 
-// User is a person who signs in. Identity (issue 3) extends this; the
-// foundation needs it for the seeded demo user and the first admin.
+// User is a person who signs in. An owner owns their account's wallet (an
+// individual, or a company's admin); a seat spends from a company wallet.
 type User struct {
 	ID           int64  `gorm:"primaryKey"`
 	AccountID    int64  `gorm:"not null"`
 	Email        string `gorm:"not null"`
 	PasswordHash string
-	IsAdmin      bool   `gorm:"not null"`
-	Status       Status `gorm:"not null"`
+	// IsAdmin marks Mobayilo's own operators, not company admins.
+	IsAdmin      bool     `gorm:"not null"`
+	Role         UserRole `gorm:"not null;default:owner"`
+	Status       Status   `gorm:"not null"`
+	LastSignInAt *time.Time
+	SignInCount  int64 `gorm:"not null;default:0"`
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }

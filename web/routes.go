@@ -20,19 +20,17 @@ type route struct {
 	path, name, title, nav string
 }
 
+// routes are the public pages; pages that need a signed-in user are
+// registered by package api, behind its session middleware.
 var routes = []route{
 	{"/", "home", "International calls from your browser", ""},
-	{"/dial", "dial", "Dial", "dial"},
-	{"/history", "history", "History", "history"},
-	{"/credits", "credits", "Credits", "credits"},
-	{"/settings", "settings", "Settings", "settings"},
 }
 
-// Register adds the pages and the static files to r.
+// Register adds the public pages and the static files to r.
 func Register(r gin.IRouter, rd *Renderer) {
 	for _, rt := range routes {
 		h := func(c *gin.Context) {
-			rd.serve(c, http.StatusOK, rt.name, pageFor(c, rt.title, rt.nav))
+			rd.Serve(c, http.StatusOK, rt.name, PageFor(c, rt.title, rt.nav))
 		}
 		r.GET(rt.path, h)
 		r.HEAD(rt.path, h)
@@ -54,7 +52,7 @@ func NotFound(rd *Renderer) gin.HandlerFunc {
 			}})
 			return
 		}
-		rd.serve(c, http.StatusNotFound, "not_found", pageFor(c, "Page not found", ""))
+		rd.Serve(c, http.StatusNotFound, "not_found", PageFor(c, "Page not found", ""))
 	}
 }
 
@@ -68,19 +66,29 @@ type errorDetail struct {
 	Message string `json:"message"`
 }
 
-func pageFor(c *gin.Context, title, nav string) Page {
-	return Page{
+// ViewerKey is the gin context key under which api's session middleware
+// leaves the signed-in *Viewer.
+const ViewerKey = "viewer"
+
+// PageFor starts a Page with what every page shows: request id, CSRF token
+// and the signed-in viewer, from the gin context.
+func PageFor(c *gin.Context, title, nav string) Page {
+	p := Page{
 		Title:     title,
 		Nav:       nav,
 		RequestID: c.GetString(RequestIDKey),
 		CSRFToken: c.GetString(CSRFTokenKey),
 	}
+	if v, ok := c.Get(ViewerKey); ok {
+		p.Viewer, _ = v.(*Viewer)
+	}
+	return p
 }
 
-// serve renders a page, falling back to the error page and then to plain
+// Serve renders a page, falling back to the error page and then to plain
 // text, so a broken template still answers with a 500 rather than an empty
 // 200.
-func (rd *Renderer) serve(c *gin.Context, status int, name string, p Page) {
+func (rd *Renderer) Serve(c *gin.Context, status int, name string, p Page) {
 	err := rd.Render(c.Writer, status, name, p)
 	if err == nil {
 		return

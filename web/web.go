@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 )
 
 //go:embed templates/*.html
@@ -24,12 +27,36 @@ type Page struct {
 	RequestID string
 	CSRFToken string
 	Flash     string
-	Data      any
+	// Viewer is the signed-in person, nil when nobody is signed in.
+	Viewer *Viewer
+	Data   any
 }
 
-// pageNames are the pages a Renderer knows, each a file templates/<name>.html
-// that defines "content" inside templates/layout.html.
-var pageNames = []string{"home", "dial", "history", "credits", "settings", "not_found", "error"}
+// Viewer is what the layout shows of the signed-in person.
+type Viewer struct {
+	Email          string
+	IsAdmin        bool // a Mobayilo operator
+	IsCompanyAdmin bool // owns a company wallet
+	IsSeat         bool
+	BalanceCents   int64
+}
+
+// pageNames lists the pages a Renderer knows: every templates/<name>.html
+// but the layout, each defining "content" inside templates/layout.html.
+func pageNames() ([]string, error) {
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name != "layout" {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
 
 // tab is one entry of the bottom navigation bar.
 type tab struct {
@@ -62,8 +89,12 @@ func New() (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: parse layout: %w", err)
 	}
-	rd := &Renderer{pages: make(map[string]*template.Template, len(pageNames))}
-	for _, name := range pageNames {
+	names, err := pageNames()
+	if err != nil {
+		return nil, err
+	}
+	rd := &Renderer{pages: make(map[string]*template.Template, len(names))}
+	for _, name := range names {
 		t, err := base.Clone()
 		if err != nil {
 			return nil, fmt.Errorf("web: clone layout for %s: %w", name, err)
@@ -76,7 +107,8 @@ func New() (*Renderer, error) {
 			return nil, fmt.Errorf("web: %s.html defines no \"content\" template", name)
 		}
 		// A trial run catches what parsing cannot, such as a link to a
-		// static file that is not embedded.
+		// static file that is not embedded. Data is nil here: pages read it
+		// inside {{with .Data}}.
 		if err := t.ExecuteTemplate(io.Discard, "layout.html", Page{Title: "check", Nav: "dial", CSRFToken: "check", Flash: "check", RequestID: "check"}); err != nil {
 			return nil, fmt.Errorf("web: render %s: %w", name, err)
 		}

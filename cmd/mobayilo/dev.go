@@ -77,6 +77,11 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	if err := seed(ctx, db, log); err != nil {
 		return err
 	}
+	mailer, mailbox, err := app.NewMailer(cfg, log)
+	if err != nil {
+		return err
+	}
+	s := services{cfg: cfg, log: log, db: db, temporal: tc, mailer: mailer, mailbox: mailbox}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -84,8 +89,8 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	errc := make(chan error, 2)
 	ready := make(chan struct{})
 	wg.Add(2)
-	go func() { defer wg.Done(); errc <- runWorker(ctx, cfg, db, tc, log) }()
-	go func() { defer wg.Done(); errc <- serveAPI(ctx, cfg, db, tc, log, ready) }()
+	go func() { defer wg.Done(); errc <- runWorker(ctx, s) }()
+	go func() { defer wg.Done(); errc <- serveAPI(ctx, s, ready) }()
 
 	select {
 	case <-ready:

@@ -17,8 +17,11 @@ import (
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/app"
+	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/web"
@@ -32,7 +35,7 @@ func newAPICmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withServices(cmd.Context(), func(ctx context.Context, s services) error {
-				return serveAPI(ctx, s.cfg, s.db, s.temporal, s.log, nil)
+				return serveAPI(ctx, s, nil)
 			})
 		},
 	}
@@ -45,7 +48,7 @@ func newWorkerCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withServices(cmd.Context(), func(ctx context.Context, s services) error {
-				return runWorker(ctx, s.cfg, s.db, s.temporal, s.log)
+				return runWorker(ctx, s)
 			})
 		},
 	}
@@ -57,6 +60,10 @@ type services struct {
 	log      *slog.Logger
 	db       *gorm.DB
 	temporal client.Client
+	mailer   mail.Sender
+	// mailbox is the dev mailbox when there is no SMTP; in `mobayilo dev` the
+	// worker fills it and the API shows it.
+	mailbox *mail.Mailbox
 }
 
 // withServices loads the configuration, logs as JSON, opens the database
@@ -78,18 +85,23 @@ func withServices(ctx context.Context, f func(context.Context, services) error) 
 		return err
 	}
 	defer tc.Close()
-	return f(ctx, services{cfg: cfg, log: log, db: db, temporal: tc})
+	mailer, mailbox, err := app.NewMailer(cfg, log)
+	if err != nil {
+		return err
+	}
+	return f(ctx, services{cfg: cfg, log: log, db: db, temporal: tc, mailer: mailer, mailbox: mailbox})
 }
 
 // runWorker prepares the namespace and runs the worker until ctx ends.
-func runWorker(ctx context.Context, cfg config.Config, db *gorm.DB, tc client.Client, log *slog.Logger) error {
+func runWorker(ctx context.Context, s services) error {
+	cfg, tc, log := s.cfg, s.temporal, s.log
 	if err := worker.EnsureSearchAttributes(ctx, tc, cfg.TemporalNamespace); err != nil {
 		return err
 	}
 	if err := worker.EnsureSchedules(ctx, tc, cfg.TemporalTaskQueue); err != nil {
 		return err
 	}
-	w := worker.New(tc, cfg.TemporalTaskQueue, &activities.Activities{Ledger: ledger.New(db)})
+	w := worker.New(tc, cfg.TemporalTaskQueue, newActivities(s))
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -100,9 +112,15 @@ func runWorker(ctx context.Context, cfg config.Config, db *gorm.DB, tc client.Cl
 	return nil
 }
 
+// newActivities builds the worker's activities from the real services.
+func newActivities(s services) *activities.Activities {
+	return &activities.Activities{Ledger: ledger.New(s.db)}
+}
+
 // serveAPI serves until ctx ends, then drains in-flight requests. ready, if
 // not nil, is closed once the listener is bound.
-func serveAPI(ctx context.Context, cfg config.Config, db *gorm.DB, tc client.Client, log *slog.Logger, ready chan<- struct{}) error {
+func serveAPI(ctx context.Context, s services, ready chan<- struct{}) error {
+	cfg, db, log := s.cfg, s.db, s.log
 	pages, err := web.New()
 	if err != nil {
 		return err
@@ -110,7 +128,9 @@ func serveAPI(ctx context.Context, cfg config.Config, db *gorm.DB, tc client.Cli
 	sandbox := providers.NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)
 	prov := providers.New(cfg, sandbox)
 	log.Info("providers", "twilio", prov.TwilioMode, "stripe", prov.StripeMode)
-	router := api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, 30*time.Second), Temporal: tc, Pages: pages, Log: log})
+	led := ledger.New(db)
+	router := api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, 30*time.Second), Temporal: s.temporal, Pages: pages, Log: log,
+		Auth: auth.New(db), Identity: identity.New(db, led), Ledger: led, Mailbox: s.mailbox})
 	srv := &http.Server{
 		Addr:              net.JoinHostPort("", strconv.Itoa(cfg.Port)),
 		Handler:           router,

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/models"
 )
 
@@ -88,4 +89,15 @@ func DialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, wait
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// NewMailer returns the SMTP sender when SMTP_URL is set, else the dev
+// mailbox (returned twice: as the sender and for the /dev/mail page).
+func NewMailer(cfg config.Config, log *slog.Logger) (mail.Sender, *mail.Mailbox, error) {
+	if cfg.SMTPURL != "" {
+		s, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+		return s, nil, err
+	}
+	b := mail.NewMailbox(log)
+	return b, b, nil
 }
