@@ -1,0 +1,210 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+)
+
+// Operations the credit workflows (TopUp, AutoTopUp) need from Stripe. They
+// are methods of the live and sandbox Payments implementations; the Payments
+// interface grows to include them when those workflows land.
+
+// CheckoutParams describes a hosted payment page for one top-up.
+type CheckoutParams struct {
+	TopUpID     string
+	AccountID   int64
+	CustomerID  string
+	AmountCents int64
+	// SaveCard asks Stripe to keep the card for off-session auto top-ups.
+	SaveCard   bool
+	SuccessURL string
+	CancelURL  string
+	// ExpiresAt is when Stripe closes the session (30 min to 24 h ahead).
+	ExpiresAt time.Time
+}
+
+// CheckoutSession is where to send the payer.
+type CheckoutSession struct {
+	ID        string
+	URL       string
+	ExpiresAt time.Time
+}
+
+// CheckoutIdempotencyKey derives the Idempotency-Key of a top-up's checkout
+// session from the top-up, so a retried activity gets the same session.
+func CheckoutIdempotencyKey(topUpID string) string { return "checkout-topup-" + topUpID }
+
+// ChargeIdempotencyKey derives the Idempotency-Key of one off-session charge
+// attempt from the attempt id, stable across activity retries.
+func ChargeIdempotencyKey(attemptID string) string { return "charge-attempt-" + attemptID }
+
+// ChargeParams describes one off-session charge of a saved card.
+type ChargeParams struct {
+	AttemptID       string
+	AccountID       int64
+	CustomerID      string
+	PaymentMethodID string
+	AmountCents     int64
+}
+
+// ChargeOutcome is what became of a charge.
+type ChargeOutcome string
+
+const (
+	ChargeSucceeded ChargeOutcome = "succeeded"
+	// ChargeNeedsAuthentication: the bank wants the cardholder present
+	// (SCA). Never retried automatically.
+	ChargeNeedsAuthentication ChargeOutcome = "needs_authentication"
+	// ChargeSoftDecline: may succeed later (insufficient funds, issuer busy).
+	ChargeSoftDecline ChargeOutcome = "soft_decline"
+	// ChargeHardDecline: will not succeed with this card; stop at once.
+	ChargeHardDecline ChargeOutcome = "hard_decline"
+)
+
+// ChargeResult is the outcome with the provider's ids and reason.
+type ChargeResult struct {
+	PaymentIntentID string
+	Outcome         ChargeOutcome
+	DeclineCode     string
+	Message         string
+}
+
+// hardDeclines are Stripe decline codes that retrying cannot fix: the card
+// or account is gone, blocked or fraudulent. Everything else declined is
+// treated as soft, with a bounded number of retries.
+// https://docs.stripe.com/declines/codes
+var hardDeclines = map[string]bool{
+	"card_not_supported": true, "card_velocity_exceeded": false, "currency_not_supported": true,
+	"do_not_honor": false, "do_not_try_again": true, "expired_card": true, "fraudulent": true,
+	"incorrect_number": true, "incorrect_cvc": true, "invalid_account": true, "invalid_amount": true,
+	"invalid_cvc": true, "invalid_expiry_month": true, "invalid_expiry_year": true, "invalid_number": true,
+	"lost_card": true, "merchant_blacklist": true, "new_account_information_available": true,
+	"no_action_taken": true, "not_permitted": true, "pickup_card": true, "restricted_card": true,
+	"revocation_of_all_authorizations": true, "revocation_of_authorization": true,
+	"security_violation": true, "service_not_allowed": true, "stolen_card": true,
+	"stop_payment_order": true, "transaction_not_allowed": true, "generic_decline": true,
+}
+
+// ClassifyDecline maps a Stripe error code and decline code to an outcome.
+func ClassifyDecline(code, declineCode string) ChargeOutcome {
+	switch {
+	case code == "authentication_required" || declineCode == "authentication_required":
+		return ChargeNeedsAuthentication
+	case hardDeclines[declineCode]:
+		return ChargeHardDecline
+	case code == "expired_card" || code == "incorrect_number" || code == "invalid_cvc":
+		return ChargeHardDecline
+	}
+	return ChargeSoftDecline
+}
+
+// CreateCheckout opens a Stripe Checkout Session in payment mode for a
+// top-up; metadata.topup_id lets the webhook find the workflow.
+func (p *stripePayments) CreateCheckout(ctx context.Context, in CheckoutParams) (CheckoutSession, error) {
+	params := &stripe.CheckoutSessionParams{
+		Mode:       stripe.String(string(stripe.CheckoutSessionModePayment)),
+		Customer:   stripe.String(in.CustomerID),
+		SuccessURL: stripe.String(in.SuccessURL),
+		CancelURL:  stripe.String(in.CancelURL),
+		LineItems: []*stripe.CheckoutSessionLineItemParams{{
+			Quantity: stripe.Int64(1),
+			PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{
+				Currency:    stripe.String(string(stripe.CurrencyUSD)),
+				UnitAmount:  stripe.Int64(in.AmountCents),
+				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String("Mobayilo calling credit")},
+			},
+		}},
+		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{
+			Metadata: map[string]string{"topup_id": in.TopUpID, "account_id": strconv.FormatInt(in.AccountID, 10)},
+		},
+	}
+	if !in.ExpiresAt.IsZero() {
+		params.ExpiresAt = stripe.Int64(in.ExpiresAt.Unix())
+	}
+	if in.SaveCard {
+		params.PaymentIntentData.SetupFutureUsage = stripe.String(string(stripe.PaymentIntentSetupFutureUsageOffSession))
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey(CheckoutIdempotencyKey(in.TopUpID))
+	params.AddMetadata("topup_id", in.TopUpID)
+	params.AddMetadata("account_id", strconv.FormatInt(in.AccountID, 10))
+	s, err := p.api.CheckoutSessions.New(params)
+	if err != nil {
+		return CheckoutSession{}, fmt.Errorf("stripe: create checkout for top-up %s: %w", in.TopUpID, err)
+	}
+	return CheckoutSession{ID: s.ID, URL: s.URL, ExpiresAt: time.Unix(s.ExpiresAt, 0).UTC()}, nil
+}
+
+// ChargeSaved charges a saved card off-session. A decline is a result, not
+// an error; errors are for failures worth retrying (network, 5xx).
+func (p *stripePayments) ChargeSaved(ctx context.Context, in ChargeParams) (ChargeResult, error) {
+	params := &stripe.PaymentIntentParams{
+		Amount:        stripe.Int64(in.AmountCents),
+		Currency:      stripe.String(string(stripe.CurrencyUSD)),
+		Customer:      stripe.String(in.CustomerID),
+		PaymentMethod: stripe.String(in.PaymentMethodID),
+		Confirm:       stripe.Bool(true),
+		OffSession:    stripe.Bool(true),
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey(ChargeIdempotencyKey(in.AttemptID))
+	params.AddMetadata("attempt_id", in.AttemptID)
+	params.AddMetadata("account_id", strconv.FormatInt(in.AccountID, 10))
+	pi, err := p.api.PaymentIntents.New(params)
+	if err == nil {
+		if pi.Status == stripe.PaymentIntentStatusSucceeded {
+			return ChargeResult{PaymentIntentID: pi.ID, Outcome: ChargeSucceeded}, nil
+		}
+		if pi.Status == stripe.PaymentIntentStatusRequiresAction {
+			return ChargeResult{PaymentIntentID: pi.ID, Outcome: ChargeNeedsAuthentication}, nil
+		}
+		if pi.Status == stripe.PaymentIntentStatusRequiresPaymentMethod {
+			// Confirmed but not paid, without a card error: treat as a
+			// decline that may clear later.
+			return ChargeResult{PaymentIntentID: pi.ID, Outcome: ChargeSoftDecline, DeclineCode: string(pi.Status)}, nil
+		}
+		return ChargeResult{}, fmt.Errorf("stripe: payment intent %s is %s", pi.ID, pi.Status)
+	}
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Type == stripe.ErrorTypeCard {
+		res := ChargeResult{Outcome: ClassifyDecline(string(se.Code), string(se.DeclineCode)), DeclineCode: string(se.DeclineCode), Message: se.Msg}
+		if res.DeclineCode == "" {
+			res.DeclineCode = string(se.Code)
+		}
+		if se.PaymentIntent != nil {
+			res.PaymentIntentID = se.PaymentIntent.ID
+		}
+		return res, nil
+	}
+	return ChargeResult{}, fmt.Errorf("stripe: charge attempt %s: %w", in.AttemptID, err)
+}
+
+// Sandbox test payment methods, with the semantics of Stripe's own.
+const (
+	SandboxCardVisa                  = "pm_card_visa"
+	SandboxCardDeclined              = "pm_card_chargeDeclined"
+	SandboxCardInsufficientFunds     = "pm_card_chargeDeclinedInsufficientFunds"
+	SandboxCardAuthenticationRequire = "pm_card_authenticationRequired"
+)
+
+// ChargeSaved in the sandbox behaves like Stripe's test payment methods.
+func (sandboxPayments) ChargeSaved(_ context.Context, in ChargeParams) (ChargeResult, error) {
+	id := "pi_sandbox_" + in.AttemptID
+	switch in.PaymentMethodID {
+	case SandboxCardVisa:
+		return ChargeResult{PaymentIntentID: id, Outcome: ChargeSucceeded}, nil
+	case SandboxCardDeclined:
+		return ChargeResult{PaymentIntentID: id, Outcome: ClassifyDecline("card_declined", "generic_decline"), DeclineCode: "generic_decline", Message: "Your card was declined."}, nil
+	case SandboxCardInsufficientFunds:
+		return ChargeResult{PaymentIntentID: id, Outcome: ClassifyDecline("card_declined", "insufficient_funds"), DeclineCode: "insufficient_funds", Message: "Your card has insufficient funds."}, nil
+	case SandboxCardAuthenticationRequire:
+		return ChargeResult{PaymentIntentID: id, Outcome: ClassifyDecline("authentication_required", "authentication_required"), DeclineCode: "authentication_required", Message: "This payment requires authentication."}, nil
+	}
+	return ChargeResult{}, fmt.Errorf("sandbox: unknown payment method %q: use %s, %s, %s or %s", in.PaymentMethodID,
+		SandboxCardVisa, SandboxCardDeclined, SandboxCardInsufficientFunds, SandboxCardAuthenticationRequire)
+}
