@@ -79,8 +79,8 @@ type ChargeResult struct {
 // treated as soft, with a bounded number of retries.
 // https://docs.stripe.com/declines/codes
 var hardDeclines = map[string]bool{
-	"card_not_supported": true, "card_velocity_exceeded": false, "currency_not_supported": true,
-	"do_not_honor": false, "do_not_try_again": true, "expired_card": true, "fraudulent": true,
+	"card_not_supported": true, "currency_not_supported": true,
+	"do_not_try_again": true, "expired_card": true, "fraudulent": true,
 	"incorrect_number": true, "incorrect_cvc": true, "invalid_account": true, "invalid_amount": true,
 	"invalid_cvc": true, "invalid_expiry_month": true, "invalid_expiry_year": true, "invalid_number": true,
 	"lost_card": true, "merchant_blacklist": true, "new_account_information_available": true,
