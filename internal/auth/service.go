@@ -287,16 +287,18 @@ func (s *Service) TokenPrincipal(ctx context.Context, tok string) (Principal, er
 	if err != nil {
 		return Principal{}, err
 	}
+	// Status first: a disabled user or account is told so (403) even when
+	// disabling also revoked the token.
+	u, a, err := s.activeUser(ctx, pat.UserID)
+	if err != nil {
+		return Principal{}, err
+	}
 	now := s.now()
 	switch {
 	case pat.RevokedAt != nil:
 		return Principal{}, ErrTokenRevoked
 	case pat.ExpiresAt != nil && now.After(*pat.ExpiresAt):
 		return Principal{}, ErrTokenExpired
-	}
-	u, a, err := s.activeUser(ctx, pat.UserID)
-	if err != nil {
-		return Principal{}, err
 	}
 	if pat.LastUsedAt == nil || now.Sub(*pat.LastUsedAt) > touchEvery {
 		s.db.WithContext(ctx).Model(&models.PersonalAccessToken{}).Where("id = ?", pat.ID).Update("last_used_at", now)
