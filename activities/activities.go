@@ -8,6 +8,7 @@ import (
 	"context"
 
 	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/mail"
 )
 
 // Ledger is what activities need of the ledger service.
@@ -18,4 +19,9 @@ type Ledger interface {
 // Activities is registered once with the worker.
 type Activities struct {
 	Ledger Ledger
+	// Mailer, Users and LoginLinks send sign-in and password-reset links
+	// (mail.go).
+	Mailer     mail.Sender
+	Users      Users
+	LoginLinks LoginLinks
 }

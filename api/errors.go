@@ -66,6 +66,20 @@ func statusFor(err error) (int, string) {
 		return http.StatusForbidden, "account_disabled"
 	case errors.Is(err, ledger.ErrHoldSettled), errors.Is(err, ledger.ErrCaptureExceedsHold):
 		return http.StatusConflict, "hold_settled"
+	case errors.Is(err, identity.ErrNotFound), errors.Is(err, identity.ErrNotCompanyAdmin):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, identity.ErrDomainTaken):
+		return http.StatusConflict, "domain_taken"
+	case errors.Is(err, identity.ErrCannotDisableSelf):
+		return http.StatusConflict, "cannot_disable_self"
+	case errors.Is(err, identity.ErrBadCredentials):
+		return http.StatusUnauthorized, "bad_credentials"
+	case errors.Is(err, identity.ErrUnconfirmed):
+		return http.StatusForbidden, "email_unconfirmed"
+	case errors.Is(err, identity.ErrSeatPassword):
+		return http.StatusForbidden, "seat_has_no_password"
+	case errors.Is(err, identity.ErrCompanyDomain):
+		return http.StatusConflict, "company_domain"
 	case errors.Is(err, identity.ErrEmailTaken):
 		return http.StatusConflict, "email_taken"
 	case errors.Is(err, identity.ErrInvalid):

@@ -68,7 +68,7 @@ func New(d Deps) *gin.Engine {
 
 	// Everything below is for browsers and the CLI: sessions resolve first,
 	// then cross-site form posts are refused.
-	site := r.Group("", h.loadSession(), csrf())
+	site := r.Group("", h.loadSession(), csrf(d.Config.MarketingOrigin))
 	web.Register(site, d.Pages)
 	h.registerPages(site)
 	h.registerSignIn(site)

@@ -138,10 +138,24 @@ var errMissingToken = &requestError{status: http.StatusUnauthorized, code: "unau
 // origin, using the Fetch Metadata and Origin headers every current browser
 // sends (Go's http.CrossOriginProtection). It needs no per-form token or
 // server secret, and session cookies are SameSite=Lax besides.
-func csrf() gin.HandlerFunc {
+//
+// marketingOrigin (MARKETING_ORIGIN) is trusted on SubscribePath only: a
+// page there may add an address to the waiting list, but trusting it
+// everywhere would let a compromised marketing site post the app's
+// signed-in forms (approve a device, sign out) for a visitor.
+func csrf(marketingOrigin string) gin.HandlerFunc {
 	cop := http.NewCrossOriginProtection()
+	subscribe := http.NewCrossOriginProtection()
+	if marketingOrigin != "" {
+		// config validates the origin; a bad one would only trust nothing.
+		_ = subscribe.AddTrustedOrigin(marketingOrigin)
+	}
 	return func(c *gin.Context) {
-		if err := cop.Check(c.Request); err != nil {
+		check := cop
+		if c.Request.URL.Path == SubscribePath {
+			check = subscribe
+		}
+		if err := check.Check(c.Request); err != nil {
 			abortWithError(c, &requestError{status: http.StatusForbidden, code: "csrf",
 				message: "cross-site request refused: submit the form from the Mobayilo site itself"})
 			return

@@ -29,6 +29,8 @@ type WorkflowRegistry interface {
 // replay tests call it too, so a history in testdata meets the same code.
 func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.ReconcileLedger, workflow.RegisterOptions{Name: workflows.NameReconcileLedger})
+	r.RegisterWorkflowWithOptions(workflows.SendLoginLink, workflow.RegisterOptions{Name: workflows.NameSendLoginLink})
+	r.RegisterWorkflowWithOptions(workflows.DeviceLogin, workflow.RegisterOptions{Name: workflows.NameDeviceLogin})
 }
 
 // New builds a worker on taskQueue with every workflow and the activities.

@@ -21,12 +21,21 @@ const DefaultTaskQueue = "mobayilo"
 // function's name, so starting a workflow by function reference agrees.
 const (
 	NameReconcileLedger = "ReconcileLedger"
+	NameSendLoginLink   = "SendLoginLink"
+	NameDeviceLogin     = "DeviceLogin"
 )
 
 // Query names.
 const (
 	// QueryState returns a workflow's current state struct.
 	QueryState = "state"
+)
+
+// DeviceLogin's messages: the /device page signals the user's decision; the
+// token endpoint polls with an update, so it gets the answer synchronously.
+const (
+	SignalDeviceDecision = "device-decision"
+	UpdateDevicePoll     = "device-poll"
 )
 
 // Custom search attributes. Payment workflows set them so that ops can find
@@ -56,4 +65,27 @@ const ReconcileLedgerInterval = time.Hour
 // schedule derives its own IDs from ReconcileLedgerScheduleID.
 func ReconcileLedgerWorkflowID(requestedBy string, at time.Time) string {
 	return fmt.Sprintf("reconcile-ledger/%s/%s", requestedBy, at.UTC().Format("20060102T150405Z"))
+}
+
+// DeviceLoginWorkflowID is the ID of the DeviceLogin workflow for a device
+// code, keyed on the code's SHA-256 (what device_authorizations stores), so
+// the code itself never reaches Temporal.
+func DeviceLoginWorkflowID(deviceCodeHash string) string {
+	return "device-login/" + deviceCodeHash
+}
+
+// LoginLinkDedupWindow is how long repeated requests for the same kind of
+// link for the same user collapse into one email: a double-clicked button or
+// a resend right after the first request starts no second workflow.
+const LoginLinkDedupWindow = 30 * time.Second
+
+// LoginLinkWorkflowID is the ID of the SendLoginLink workflow for a user and
+// link kind ("signin", "signup", "password_reset") requested at at. It is
+// the same for every request within one LoginLinkDedupWindow, so a duplicate
+// start finds the running or finished workflow instead of mailing again. It
+// names the user by id, not email, to keep addresses out of Temporal's
+// listings.
+func LoginLinkWorkflowID(kind string, userID int64, at time.Time) string {
+	window := at.UTC().Truncate(LoginLinkDedupWindow)
+	return fmt.Sprintf("login-link/%s/user-%d/%s", kind, userID, window.Format("20060102T150405Z"))
 }

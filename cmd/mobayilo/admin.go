@@ -120,8 +120,64 @@ func newUsersCmd() *cobra.Command {
 	create.Flags().BoolVar(&admin, "admin", false, "make the user an administrator")
 	create.Flags().BoolVar(&company, "company", false, "give the user a company wallet instead of an individual one")
 	create.Flags().StringVar(&actor, "actor", "", "who is running this, for the audit log (default: your OS user)")
-	users.AddCommand(create)
+	users.AddCommand(create, newUserStatusCmd(models.StatusDisabled), newUserStatusCmd(models.StatusActive))
 	return users
+}
+
+// newUserStatusCmd is `users disable` or `users enable`. Disabling a user
+// signs them out everywhere and revokes their tokens; --account switches
+// their whole account (wallet) instead, for every user on it.
+func newUserStatusCmd(st models.Status) *cobra.Command {
+	verb, past := "enable", "enabled"
+	if st == models.StatusDisabled {
+		verb, past = "disable", "disabled"
+	}
+	var email, actor string
+	var account bool
+	cmd := &cobra.Command{
+		Use:   verb + " --email E [--account]",
+		Short: map[string]string{"disable": "Disable a user: no sign-in, no token use, no calls; signs them out and revokes their tokens", "enable": "Re-enable a disabled user (or, with --account, their account)"}[verb],
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if email == "" {
+				return &exitError{code: 2, msg: "--email is required"}
+			}
+			ctx := cmd.Context()
+			db, err := openForAdmin(ctx)
+			if err != nil {
+				return err
+			}
+			ids := identity.New(db, ledger.New(db))
+			u, err := ids.UserByEmail(ctx, email)
+			if err != nil {
+				return &exitError{code: 1, msg: "users " + verb + ": " + err.Error()}
+			}
+			who := identity.Actor{Name: operator(actor)}
+			out := cmd.OutOrStdout()
+			if account {
+				a, err := ids.SetAccountStatus(ctx, who, u.AccountID, st)
+				if err != nil {
+					return &exitError{code: 1, msg: "users " + verb + ": " + err.Error()}
+				}
+				fmt.Fprintf(out, "%s %s account %d (%s) of <%s>: every user on it is affected\n", past, a.Kind, a.ID, a.Name, u.Email)
+				return nil
+			}
+			ch, err := ids.SetUserStatus(ctx, who, u.ID, st)
+			if err != nil {
+				return &exitError{code: 1, msg: "users " + verb + ": " + err.Error()}
+			}
+			if st == models.StatusDisabled {
+				fmt.Fprintf(out, "disabled user %d <%s>: %d sessions ended, %d tokens revoked\n", u.ID, u.Email, ch.SessionsEnded, ch.TokensRevoked)
+				return nil
+			}
+			fmt.Fprintf(out, "enabled user %d <%s> (was %s); they sign in again and make new tokens\n", u.ID, u.Email, ch.Previous)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "the user's email (required)")
+	cmd.Flags().BoolVar(&account, "account", false, "switch the user's whole account (wallet and every user on it) instead of the one user")
+	cmd.Flags().StringVar(&actor, "actor", "", "who is running this, for the audit log (default: your OS user)")
+	return cmd
 }
 
 func newLedgerCmd() *cobra.Command {

@@ -61,7 +61,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCmd(), newAPICmd(), newWorkerCmd(), newMigrateCmd(), newUsersCmd(), newLedgerCmd(), newRatesCmd())
+	root.AddCommand(newDevCmd(), newAPICmd(), newWorkerCmd(), newMigrateCmd(), newUsersCmd(), newLedgerCmd(), newRatesCmd(), newTokensCmd())
 	return root
 }
 

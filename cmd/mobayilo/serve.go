@@ -114,7 +114,8 @@ func runWorker(ctx context.Context, s services) error {
 
 // newActivities builds the worker's activities from the real services.
 func newActivities(s services) *activities.Activities {
-	return &activities.Activities{Ledger: ledger.New(s.db)}
+	led := ledger.New(s.db)
+	return &activities.Activities{Ledger: led, Mailer: s.mailer, Users: identity.New(s.db, led), LoginLinks: auth.New(s.db)}
 }
 
 // serveAPI serves until ctx ends, then drains in-flight requests. ready, if

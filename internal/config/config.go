@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -62,6 +63,17 @@ type Config struct {
 
 	// RatesLimitPerMinute bounds the public rate endpoints per client IP.
 	RatesLimitPerMinute int `env:"RATES_LIMIT_PER_MINUTE" envDefault:"60"`
+
+	// MarketingOrigin is the marketing site's origin (scheme://host[:port]),
+	// the one other origin whose pages may POST /api/subscribe.
+	MarketingOrigin string `env:"MARKETING_ORIGIN"`
+	// BetaGate lets only existing users and invited subscribers finish
+	// signing up; everyone else joins the waiting list.
+	BetaGate bool `env:"BETA_GATE" envDefault:"false"`
+
+	// DeviceCodeLifetime is how long a device-login code (moby auth login)
+	// stays usable: RFC 8628's expires_in. Tests shorten it.
+	DeviceCodeLifetime time.Duration `env:"DEVICE_CODE_LIFETIME" envDefault:"10m"`
 }
 
 // FromOS reads the process environment.
@@ -132,6 +144,18 @@ func (c Config) validate() error {
 	}
 	if c.RatesLimitPerMinute < 1 {
 		bad("RATES_LIMIT_PER_MINUTE", "must be at least 1")
+	}
+	if c.MarketingOrigin != "" {
+		// An origin is exactly scheme://host[:port]: browsers send it so,
+		// and CORS and the cross-origin check compare it as a string.
+		u, err := url.Parse(c.MarketingOrigin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			u.RawQuery != "" || u.Fragment != "" || u.Path != "" || u.String() != c.MarketingOrigin {
+			bad("MARKETING_ORIGIN", fmt.Sprintf("must be an origin such as https://mobayilo.com (scheme and host, no path or trailing slash), got %q", c.MarketingOrigin))
+		}
+	}
+	if c.DeviceCodeLifetime < time.Second || c.DeviceCodeLifetime > time.Hour || c.DeviceCodeLifetime%time.Second != 0 {
+		bad("DEVICE_CODE_LIFETIME", fmt.Sprintf("must be whole seconds between 1s and 1h, got %s", c.DeviceCodeLifetime))
 	}
 
 	// Live mode needs a complete set: half a configuration would silently

@@ -109,6 +109,9 @@ type Factory struct {
 	// HTTPClient is built on first use: it sends the token to the API host
 	// (and only there), a User-Agent, and logs requests with --verbose.
 	HTTPClient func() (*http.Client, error)
+	// Credentials opens the token store (OS keyring, else a file in
+	// ConfigDir) once. MOBY_NO_KEYRING=1 skips the keyring.
+	Credentials func() (*CredentialStore, error)
 }
 
 // NewFactory wires the real environment: process streams, os.Getenv, the
@@ -129,24 +132,38 @@ func NewFactoryWith(build BuildInfo, ios *iostreams.IOStreams, getenv func(strin
 		return LoadConfig(dir)
 	})
 	f.HTTPClient = sync.OnceValues(func() (*http.Client, error) {
-		host, err := f.Host()
+		return f.HTTPClientWithToken(f.Token())
+	})
+	f.Credentials = sync.OnceValues(func() (*CredentialStore, error) {
+		dir, err := configDir(f.Getenv)
 		if err != nil {
 			return nil, err
 		}
-		u, _ := url.Parse(host) // validated by Host
-		return &http.Client{
-			Timeout: 60 * time.Second,
-			Transport: &apiTransport{
-				base:      http.DefaultTransport,
-				apiHost:   u.Host,
-				token:     f.Token(),
-				userAgent: fmt.Sprintf("moby/%s", f.Build.Version),
-				verbose:   f.Flags.Verbose,
-				log:       f.IOStreams.ErrOut,
-			},
-		}, nil
+		return NewCredentialStore(dir, f.getenv("MOBY_NO_KEYRING") == ""), nil
 	})
 	return f
+}
+
+// HTTPClientWithToken is HTTPClient sending token ("" for none) instead of
+// the configured one: `moby auth` commands use it to talk to the API before
+// a token is stored, or with one they name themselves.
+func (f *Factory) HTTPClientWithToken(token string) (*http.Client, error) {
+	host, err := f.Host()
+	if err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(host) // validated by Host
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &apiTransport{
+			base:      http.DefaultTransport,
+			apiHost:   u.Host,
+			token:     token,
+			userAgent: fmt.Sprintf("moby/%s", f.Build.Version),
+			verbose:   f.Flags.Verbose,
+			log:       f.IOStreams.ErrOut,
+		},
+	}, nil
 }
 
 // Exporter returns the JSON exporter when --json was given, otherwise nil:
@@ -185,19 +202,44 @@ func (f *Factory) Host() (string, error) {
 	return DefaultHost, nil
 }
 
-// Token is the API token from --token or MOBY_TOKEN, or "" when there is
-// none. (Later: the OS keyring, written by `moby auth login`.)
+// Token is the API token, or "" when there is none: --token, then
+// MOBY_TOKEN, then the one `moby auth login` stored for Host.
 func (f *Factory) Token() string {
+	t, _, _ := f.TokenWithSource()
+	return t
+}
+
+// TokenWithSource is Token and where it came from. The error is a broken
+// config or credentials file; a missing token is "", SourceNone, nil.
+func (f *Factory) TokenWithSource() (string, TokenSource, error) {
 	if f.Flags.Token != "" {
-		return f.Flags.Token
+		return f.Flags.Token, SourceFlag, nil
 	}
-	return f.getenv("MOBY_TOKEN")
+	if t := f.getenv("MOBY_TOKEN"); t != "" {
+		return t, SourceEnv, nil
+	}
+	if f.Credentials == nil {
+		return "", SourceNone, nil
+	}
+	host, err := f.Host()
+	if err != nil {
+		return "", SourceNone, err
+	}
+	store, err := f.Credentials()
+	if err != nil {
+		return "", SourceNone, err
+	}
+	return store.Get(host)
 }
 
 // RequireToken is Token for commands that cannot work anonymously: no token
 // is an AuthError that says how to get one.
 func (f *Factory) RequireToken() (string, error) {
-	if t := f.Token(); t != "" {
+	t, _, err := f.TokenWithSource()
+	if err != nil {
+		return "", err
+	}
+	if t != "" {
 		return t, nil
 	}
 	return "", AuthErrorf("not logged in: run `moby auth login`, or pass --token or set MOBY_TOKEN")

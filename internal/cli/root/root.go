@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	authCmd "github.com/mobayilo/mobayilo/internal/cli/auth"
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	versionCmd "github.com/mobayilo/mobayilo/internal/cli/version"
 )
@@ -23,8 +24,9 @@ paid for from a prepaid wallet. moby is its command-line client.
 
 Environment:
   MOBY_HOST         API base URL when --host is not given (default ` + cmdutil.DefaultHost + `)
-  MOBY_TOKEN        API token when --token is not given
+  MOBY_TOKEN        API token when --token is not given (else the one saved by moby auth login)
   MOBY_CONFIG_DIR   where config.json lives (default: your OS config directory/moby)
+  MOBY_NO_KEYRING   set to anything to keep the token in a file there instead of the OS keyring
   NO_COLOR          set to anything to turn colour off
 
 Exit status:
@@ -40,7 +42,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Use:           "moby",
 		Short:         "Mobayilo from the command line",
 		Long:          long,
-		Example:       "  moby version\n  moby version --json",
+		Example:       "  moby auth login\n  moby auth status --json\n  moby version",
 		Version:       f.Build.Version,
 		SilenceErrors: true, // Run reports errors, with the right exit code
 		SilenceUsage:  true,
@@ -65,7 +67,8 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	pf.StringVar(&f.Flags.Token, "token", "", "API token (default $MOBY_TOKEN)")
 	pf.BoolVar(&f.Flags.Verbose, "verbose", false, "Log HTTP requests to stderr")
 
-	cmd.AddCommand(versionCmd.NewCmdVersion(f, nil))
+	cmd.AddCommand(authCmd.NewCmdAuth(f), versionCmd.NewCmdVersion(f, nil))
+	cmd.AddCommand(authCmd.NewCmdAliases(f)...)
 
 	makeArgErrorsUsageErrors(cmd)
 	return cmd

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mobayilo/mobayilo/internal/app"
+	"github.com/mobayilo/mobayilo/internal/auth"
+	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/models"
+)
+
+// mobayilo runs the server binary's command tree in-process against the
+// embedded database in dir.
+func mobayilo(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&out)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestUsersDisableEnable_CutsTheUserOffWithAnAuditRecord(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("MOBAYILO_DATA_DIR", dir)
+	t.Setenv("DATABASE_URL", "")
+	if _, err := mobayilo(t, "users", "create", "--email", "ana@example.test"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.FromOS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := app.OpenDB(context.Background(), cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ana models.User
+	db.Where("email = ?", "ana@example.test").Take(&ana)
+	as := auth.New(db)
+	cookie, _ := as.CreateSession(context.Background(), ana.ID, "", "")
+
+	out, err := mobayilo(t, "users", "disable", "--email", "ANA@example.test", "--actor", "helpdesk-joe")
+	if err != nil || !strings.Contains(out, "1 sessions ended, 0 tokens revoked") {
+		t.Fatalf("users disable: %q %v", out, err)
+	}
+	if _, err := as.SessionPrincipal(context.Background(), cookie); err == nil {
+		t.Fatal("the session survived users disable")
+	}
+	if _, err := as.CreateSession(context.Background(), ana.ID, "", ""); !errors.Is(err, auth.ErrDisabled) {
+		t.Fatalf("sign-in after users disable: %v", err)
+	}
+	if out, err := mobayilo(t, "users", "enable", "--email", "ana@example.test", "--actor", "helpdesk-joe"); err != nil || !strings.Contains(out, "enabled user") {
+		t.Fatalf("users enable: %q %v", out, err)
+	}
+	if _, err := as.CreateSession(context.Background(), ana.ID, "", ""); err != nil {
+		t.Fatalf("sign-in after users enable: %v", err)
+	}
+
+	if out, err := mobayilo(t, "users", "disable", "--email", "ana@example.test", "--account", "--actor", "helpdesk-joe"); err != nil || !strings.Contains(out, "disabled individual account") {
+		t.Fatalf("users disable --account: %q %v", out, err)
+	}
+	var acct models.Account
+	db.Take(&acct, ana.AccountID)
+	if acct.Status != models.StatusDisabled {
+		t.Fatal("account not disabled")
+	}
+	if _, err := mobayilo(t, "users", "enable", "--email", "ana@example.test", "--account", "--actor", "helpdesk-joe"); err != nil {
+		t.Fatal(err)
+	}
+
+	var logs []models.AuditLog
+	db.Where("actor = ?", "operator:helpdesk-joe").Order("id").Find(&logs)
+	var got []string
+	for _, l := range logs {
+		got = append(got, l.Action)
+	}
+	if strings.Join(got, ",") != "user.disable,user.enable,account.disable,account.enable" {
+		t.Fatalf("audit = %v", got)
+	}
+
+	var ee *exitError
+	if _, err := mobayilo(t, "users", "disable"); !errors.As(err, &ee) || ee.code != 2 {
+		t.Fatalf("missing --email: %v, want a usage error (exit 2)", err)
+	}
+	if _, err := mobayilo(t, "users", "disable", "--email", "nobody@example.test"); !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(ee.msg, "user not found") {
+		t.Fatalf("unknown email: %v", err)
+	}
+}
