@@ -18,6 +18,7 @@ func TestBrowser_HomePriceCheckThroughTheRealAPI(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(s.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS("nav.tabbar")),
+		chromedp.WaitReady(chromedp.CSS("html.js-ready")),
 		chromedp.SendKeys(chromedp.CSS("#rate-phone"), "06 12 34 56 78"),
 		chromedp.SetValue(chromedp.CSS("#rate-country"), "FR"),
 		chromedp.Tap(chromedp.CSS("[data-rate-submit]")),

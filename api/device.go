@@ -16,6 +16,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -65,9 +66,9 @@ const (
 // registerDevice adds the RFC 8628 device-login endpoints and the /device
 // approval page.
 func (h *handlers) registerDevice(r gin.IRouter) {
-	r.POST("/api/cli/device/code", limitBody(16<<10),
+	r.POST("/api/cli/device/code", deviceMaxBody(16<<10),
 		h.oauthLimit("device-code-ip", deviceCodesPerIP, 10*time.Minute, byIP), h.deviceCode)
-	r.POST("/api/cli/device/token", limitBody(16<<10),
+	r.POST("/api/cli/device/token", deviceMaxBody(16<<10),
 		h.oauthLimit("device-token-ip", deviceTokenPollsPerIP, time.Minute, byIP),
 		h.oauthLimit("device-token-code", deviceTokenPollsPerCode, time.Minute, byDeviceCode), h.deviceToken)
 
@@ -76,7 +77,7 @@ func (h *handlers) registerDevice(r gin.IRouter) {
 		byIP:   ratelimit.New(h.d.DB, "device-guess-ip", deviceGuessesPerIP, deviceGuessWindow),
 	}
 	r.GET("/device", requireUser(), h.devicePage(g))
-	r.POST("/device", requireUser(), limitBody(16<<10), h.deviceDecide(g))
+	r.POST("/device", requireUser(), deviceMaxBody(16<<10), h.deviceDecide(g))
 }
 
 // ---- OAuth endpoints ----
@@ -95,7 +96,7 @@ func oauthFail(c *gin.Context, status int, code, description string) {
 	c.AbortWithStatusJSON(status, oauthError{Error: code, Description: description})
 }
 
-func limitBody(n int64) gin.HandlerFunc {
+func deviceMaxBody(n int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
 		c.Next()
@@ -120,7 +121,7 @@ func (h *handlers) oauthLimit(name string, n int64, per time.Duration, key func(
 			return
 		}
 		if res.Reached {
-			retry := retryAfter(res.Reset)
+			retry := deviceRetryAfter(res.Reset)
 			c.Header("Retry-After", itoa(retry))
 			oauthFail(c, http.StatusTooManyRequests, "slow_down", "too many requests; retry after "+itoa(retry)+" seconds")
 			return
@@ -129,9 +130,9 @@ func (h *handlers) oauthLimit(name string, n int64, per time.Duration, key func(
 	}
 }
 
-// retryAfter is the whole seconds until a window that resets at reset (Unix
-// seconds), at least 1.
-func retryAfter(reset int64) int64 {
+// deviceRetryAfter is the whole seconds, at least 1, until a window that
+// resets at reset (Unix seconds).
+func deviceRetryAfter(reset int64) int64 {
 	secs := time.Until(time.Unix(reset, 0)).Seconds()
 	return max(int64(secs+0.999), 1)
 }
@@ -439,7 +440,7 @@ func (h *handlers) devicePage(g *userCodeGuesses) gin.HandlerFunc {
 			return
 		}
 		if st.Status != workflows.DeviceLoginPending {
-			h.renderDevice(c, http.StatusOK, decidedPage(da, st, principalID(c)))
+			h.renderDevice(c, http.StatusOK, decidedPage(da, st, deviceUserID(c)))
 			return
 		}
 		h.renderDevice(c, http.StatusOK, devicePageData{Step: "confirm", UserCode: auth.FormatUserCode(da.UserCode), Device: viewOf(da)})
@@ -460,7 +461,7 @@ func (h *handlers) deviceDecide(g *userCodeGuesses) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		me := principalID(c)
+		me := deviceUserID(c)
 		if st.Status == workflows.DeviceLoginPending {
 			ctx, cancel := context.WithTimeout(c.Request.Context(), devicePollTimeout)
 			defer cancel()
@@ -498,10 +499,10 @@ func (h *handlers) lookupUserCode(c *gin.Context, g *userCodeGuesses, raw string
 			return da, workflows.DeviceLoginState{}, false
 		}
 		if res.Remaining <= 0 {
-			retry := retryAfter(res.Reset)
+			retry := deviceRetryAfter(res.Reset)
 			c.Header("Retry-After", itoa(retry))
 			h.renderDevice(c, http.StatusTooManyRequests, devicePageData{Step: "enter", UserCode: raw,
-				Error: fmt.Sprintf("Too many wrong codes. Try again in %s.", humanWait(retry))})
+				Error: fmt.Sprintf("Too many wrong codes. Try again in %s.", deviceWait(retry))})
 			return da, workflows.DeviceLoginState{}, false
 		}
 	}
@@ -548,12 +549,29 @@ func (h *handlers) deviceState(ctx context.Context, da models.DeviceAuthorizatio
 	}
 	ctx, cancel := context.WithTimeout(ctx, devicePollTimeout)
 	defer cancel()
-	v, err := h.d.Temporal.QueryWorkflow(ctx, da.WorkflowID, "", workflows.QueryState)
-	if err != nil {
-		return workflows.DeviceLoginState{}, err
-	}
 	var st workflows.DeviceLoginState
-	err = v.Get(&st)
+	var err error
+	// A query can fail transiently while the workflow moves between workers'
+	// caches; a person should not see an error page for that.
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return st, errors.Join(err, ctx.Err())
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+		var v converter.EncodedValue
+		if v, err = h.d.Temporal.QueryWorkflow(ctx, da.WorkflowID, "", workflows.QueryState); err == nil {
+			return st, v.Get(&st)
+		}
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			// Gone from Temporal (past retention): long over.
+			return workflows.DeviceLoginState{Status: workflows.DeviceLoginExpired}, nil
+		}
+		slog.WarnContext(ctx, "device: query state", "workflow_id", da.WorkflowID, "attempt", attempt+1, "error", err)
+	}
 	return st, err
 }
 
@@ -588,10 +606,10 @@ func viewOf(da models.DeviceAuthorization) deviceView {
 	if name == "" {
 		name = "Unnamed device"
 	}
-	return deviceView{Name: name, IP: da.IP, RequestedAt: da.CreatedAt.UTC(), Ago: humanAgo(time.Since(da.CreatedAt))}
+	return deviceView{Name: name, IP: da.IP, RequestedAt: da.CreatedAt.UTC(), Ago: deviceAgo(time.Since(da.CreatedAt))}
 }
 
-func humanAgo(d time.Duration) string {
+func deviceAgo(d time.Duration) string {
 	switch m := int(d / time.Minute); {
 	case m < 1:
 		return "just now"
@@ -602,14 +620,14 @@ func humanAgo(d time.Duration) string {
 	}
 }
 
-func humanWait(secs int64) string {
+func deviceWait(secs int64) string {
 	if secs < 60 {
 		return fmt.Sprintf("%d seconds", secs)
 	}
 	return fmt.Sprintf("%d minutes", (secs+59)/60)
 }
 
-func principalID(c *gin.Context) int64 {
+func deviceUserID(c *gin.Context) int64 {
 	p, _ := principal(c)
 	return p.User.ID
 }

@@ -191,6 +191,7 @@ func TestBrowser_PriceCheckShowsRateOrAPIError(t *testing.T) {
 	ctx, base := browse(t)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/"),
+		chromedp.WaitReady(chromedp.CSS("html.js-ready")),
 		chromedp.SendKeys(chromedp.CSS("#rate-phone"), "+234 803 123 4567"),
 		chromedp.Tap(chromedp.CSS("[data-rate-submit]")),
 		chromedp.WaitVisible(chromedp.CSS(".rate-amount")),

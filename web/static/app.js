@@ -231,6 +231,8 @@
   function init() {
     var forms = document.querySelectorAll("[data-rate-form]");
     for (var i = 0; i < forms.length; i++) setupRateForm(forms[i]);
+    // Lets tests (and CSS) know the handlers are attached.
+    root.classList.add("js-ready");
   }
 
   if (document.readyState === "loading") {
