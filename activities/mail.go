@@ -112,6 +112,9 @@ func (a *Activities) SendLoginLink(ctx context.Context, in SendLoginLinkInput) (
 		return SendLoginLinkResult{Skipped: SkipSeatPassword}, nil
 	}
 	secret, err := a.LoginLinks.IssueLoginToken(ctx, in.Kind.Purpose(), u)
+	if errors.Is(err, auth.ErrDisabled) {
+		return SendLoginLinkResult{Skipped: SkipUserDisabled}, nil
+	}
 	if err != nil {
 		return SendLoginLinkResult{}, fmt.Errorf("issue link for user %d: %w", u.ID, err)
 	}
@@ -150,7 +153,7 @@ func loginLinkMessage(kind LinkKind, to, link string) mail.Message {
 		return mail.Message{To: to, Subject: "Reset your Mobayilo password", Text: "Hello,\n\n" +
 			"Open this link to choose a new password for " + to + ". It works once, for " + lifetime + ":\n\n" +
 			link + "\n\n" +
-			"Choosing a new password signs you out everywhere else.\n" +
+			"Choosing a new password signs you out everywhere else, CLI logins included.\n" +
 			"If you did not ask for this, ignore this email; your password stays as it is.\n"}
 	default:
 		return mail.Message{To: to, Subject: "Your Mobayilo sign-in link", Text: "Hello,\n\n" +

@@ -439,8 +439,8 @@ func (h *handlers) passwordReset(c *gin.Context) {
 		return
 	case u.Role == models.RoleSeat:
 		log.InfoContext(ctx, "password reset asked by a seat, who signs in by link only; no link sent")
-	case u.Status != models.StatusActive:
-		log.WarnContext(ctx, "password reset for a disabled user; no link sent")
+	case !h.userActive(ctx, u):
+		log.WarnContext(ctx, "password reset for a disabled user or account; no link sent")
 	default:
 		if err := h.sendLoginLink(ctx, activities.LinkPasswordReset, u, ""); err != nil {
 			h.signinFailed(c, err, nil)
@@ -486,6 +486,11 @@ func (h *handlers) passwordResetConfirm(c *gin.Context) {
 		return
 	}
 	ended, err := h.d.Auth.EndAllSessions(ctx, u.ID)
+	if err == nil {
+		// "Signs you out everywhere" includes CLI logins; scripts' tokens
+		// made on the Settings page stay, as the user chose them.
+		_, err = h.d.Auth.RevokeDeviceTokens(ctx, u.ID)
+	}
 	if err != nil {
 		h.signinFailed(c, err, nil)
 		return
@@ -539,8 +544,12 @@ func (h *handlers) devMailVisible(c *gin.Context) bool {
 	if h.d.Mailbox == nil {
 		return false
 	}
+	// On a localhost deployment, only this machine may look: the server
+	// listens on every interface, and the mailbox holds everyone's links.
 	if loopbackURL(h.d.Config.PublicBaseURL) {
-		return true
+		if ip := net.ParseIP(c.RemoteIP()); ip != nil && ip.IsLoopback() {
+			return true
+		}
 	}
 	p, ok := principal(c)
 	return ok && p.User.IsAdmin
@@ -756,4 +765,11 @@ func domainOf(email string) string {
 		return email[at+1:]
 	}
 	return ""
+}
+
+// userActive reports whether u and their account are active; on a lookup
+// error it says no, which only withholds a link.
+func (h *handlers) userActive(ctx context.Context, u models.User) bool {
+	ok, err := h.d.Identity.UserActive(ctx, u)
+	return err == nil && ok
 }

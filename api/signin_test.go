@@ -1215,6 +1215,7 @@ func TestDevMail_IsA404WithSMTPOrOffLocalhostForNonOperators(t *testing.T) {
 	pages, _ := web.New()
 	led := ledger.New(db)
 	au, ids := auth.New(db), identity.New(db, led)
+	remote := "127.0.0.1:5555"
 	serve := func(base string, box *mail.Mailbox, cookie string) int {
 		cfg, err := config.Load(map[string]string{"PUBLIC_BASE_URL": base})
 		if err != nil {
@@ -1223,6 +1224,7 @@ func TestDevMail_IsA404WithSMTPOrOffLocalhostForNonOperators(t *testing.T) {
 		h := api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Pages: pages, Auth: au, Identity: ids, Ledger: led, Mailbox: box})
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "/dev/mail", nil)
+		req.RemoteAddr = remote
 		if cookie != "" {
 			req.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: cookie})
 		}
@@ -1236,6 +1238,11 @@ func TestDevMail_IsA404WithSMTPOrOffLocalhostForNonOperators(t *testing.T) {
 	if code := serve("http://localhost:8080", box, ""); code != 200 {
 		t.Fatalf("dev on localhost = %d, want 200", code)
 	}
+	remote = "192.168.1.20:4444"
+	if code := serve("http://localhost:8080", box, ""); code != 404 {
+		t.Fatalf("dev mailbox from another machine on the network = %d, want 404", code)
+	}
+	remote = "127.0.0.1:5555"
 	if code := serve("https://sandbox.mobayilo.example", box, ""); code != 404 {
 		t.Fatalf("public sandbox, signed out = %d, want 404", code)
 	}

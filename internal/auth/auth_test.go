@@ -232,3 +232,35 @@ func TestTokens_AuthenticateRevokeExpireAndDisable(t *testing.T) {
 		}
 	})
 }
+
+// Clients choose their User-Agent; whatever they send must not stop them
+// signing in (Postgres refuses invalid UTF-8).
+func TestCreateSession_StoresAnyUserAgentSafely(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		svc := auth.New(db)
+		u := newUser(t, db, "ana@example.com")
+		for _, ua := range []string{strings.Repeat("x", 299) + "é", "bad \xff byte", strings.Repeat("日本", 400)} {
+			if _, err := svc.CreateSession(context.Background(), u.ID, "1.2.3.4", ua); err != nil {
+				t.Fatalf("user agent %q: %v", ua[:10], err)
+			}
+		}
+		if _, _, err := svc.CreateToken(context.Background(), auth.NewTokenRequest{UserID: u.ID, Name: "laptop\xff", ExpiryDays: 30}); !errors.Is(err, auth.ErrInvalid) {
+			t.Fatalf("token name with invalid UTF-8: %v", err)
+		}
+	})
+}
+
+func TestIssueLoginToken_RefusesDisabledAccounts(t *testing.T) {
+	db := testenv.SQLite(t)
+	svc := auth.New(db)
+	u := newUser(t, db, "ana@example.com")
+	db.Model(&models.Account{}).Where("id = ?", u.AccountID).Update("status", models.StatusDisabled)
+	if _, err := svc.IssueLoginToken(context.Background(), models.PurposePasswordReset, u); !errors.Is(err, auth.ErrDisabled) {
+		t.Fatalf("link for a disabled account: %v", err)
+	}
+	var n int64
+	db.Model(&models.LoginToken{}).Count(&n)
+	if n != 0 {
+		t.Fatal("a link row was written")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -106,9 +107,8 @@ func (s *Service) CreateSession(ctx context.Context, userID int64, ip, userAgent
 	}
 	secret := NewSecret()
 	now := s.now()
-	if len(userAgent) > 300 {
-		userAgent = userAgent[:300]
-	}
+	userAgent = clip(userAgent, 300)
+	ip = clip(ip, 64)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&models.Session{ID: Hash(secret), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime),
 			LastSeenAt: now, IP: ip, UserAgent: userAgent}).Error; err != nil {
@@ -163,11 +163,28 @@ func (s *Service) EndAllSessions(ctx context.Context, userID int64) (int64, erro
 	return q.RowsAffected, q.Error
 }
 
+// clip makes client-supplied text safe to store: valid UTF-8, at most n
+// bytes, cut on a character boundary.
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // ---- Magic links and password resets ----
 
 // IssueLoginToken creates a single-use link secret for user, bound to their
-// email, valid for LoginLinkLifetime.
+// email, valid for LoginLinkLifetime. Errors: ErrDisabled when the user or
+// their account is disabled, so no link is ever minted for them.
 func (s *Service) IssueLoginToken(ctx context.Context, purpose models.LoginTokenPurpose, u models.User) (string, error) {
+	if _, _, err := s.activeUser(ctx, u.ID); err != nil {
+		return "", err
+	}
 	secret := NewSecret()
 	now := s.now()
 	err := s.db.WithContext(ctx).Create(&models.LoginToken{TokenHash: Hash(secret), Purpose: purpose,
@@ -242,7 +259,7 @@ type NewTokenRequest struct {
 // the only time it is ever seen. Errors: ErrInvalid, ErrDisabled.
 func (s *Service) CreateToken(ctx context.Context, r NewTokenRequest) (string, models.PersonalAccessToken, error) {
 	name := strings.TrimSpace(r.Name)
-	if name == "" || len(name) > 100 {
+	if name == "" || len(name) > 100 || !utf8.ValidString(name) {
 		return "", models.PersonalAccessToken{}, fmt.Errorf("%w: name must be 1 to 100 characters", ErrInvalid)
 	}
 	allowed := false
@@ -305,6 +322,14 @@ func (s *Service) TokenPrincipal(ctx context.Context, tok string) (Principal, er
 		pat.LastUsedAt = &now
 	}
 	return Principal{User: u, Account: a, Token: &pat}, nil
+}
+
+// RevokeDeviceTokens revokes every token a device login (the CLI) made for
+// the user and returns how many.
+func (s *Service) RevokeDeviceTokens(ctx context.Context, userID int64) (int64, error) {
+	q := s.db.WithContext(ctx).Model(&models.PersonalAccessToken{}).
+		Where("user_id = ? AND source = 'device' AND revoked_at IS NULL", userID).Update("revoked_at", s.now())
+	return q.RowsAffected, q.Error
 }
 
 // Tokens lists a user's tokens, newest first, revoked ones included.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
@@ -100,7 +101,7 @@ func (s *Service) ResolveSignIn(ctx context.Context, email string, betaGate bool
 }
 
 func (s *Service) knownUser(ctx context.Context, u models.User) (SignInResult, error) {
-	active, err := s.userActive(ctx, u)
+	active, err := s.UserActive(ctx, u)
 	if err != nil {
 		return SignInResult{}, err
 	}
@@ -118,8 +119,8 @@ func (s *Service) knownUser(ctx context.Context, u models.User) (SignInResult, e
 	return SignInResult{User: u, Outcome: SignInKnownUser}, nil
 }
 
-// userActive reports whether both the user and their account are active.
-func (s *Service) userActive(ctx context.Context, u models.User) (bool, error) {
+// UserActive reports whether both the user and their account are active.
+func (s *Service) UserActive(ctx context.Context, u models.User) (bool, error) {
 	var a models.Account
 	if err := s.db.WithContext(ctx).Take(&a, u.AccountID).Error; err != nil {
 		return false, fmt.Errorf("load account %d: %w", u.AccountID, err)
@@ -372,7 +373,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpRequest) (SignUpResult, e
 		if pending, err := s.pending(ctx, u.ID); err != nil {
 			return SignUpResult{}, err
 		} else if pending && CheckPassword(u, in.Password) {
-			if active, err := s.userActive(ctx, u); err != nil || active {
+			if active, err := s.UserActive(ctx, u); err != nil || active {
 				return SignUpResult{User: u, Outcome: SignUpCreated}, err
 			}
 		}
@@ -452,8 +453,8 @@ func (s *Service) createCompany(ctx context.Context, in NewCompany, hash string,
 		return models.User{}, models.Account{}, err
 	}
 	name := strings.TrimSpace(in.Name)
-	if name == "" || len(name) > 100 {
-		return models.User{}, models.Account{}, fmt.Errorf("%w: company name must be 1 to 100 characters", ErrInvalid)
+	if name == "" || len(name) > 100 || !utf8.ValidString(name) {
+		return models.User{}, models.Account{}, fmt.Errorf("%w: company name must be 1 to 100 characters of text", ErrInvalid)
 	}
 	domain, ok := emailDomain(email)
 	if !ok {

@@ -51,6 +51,9 @@ type NewUser struct {
 // NormalizeEmail validates an address and lower-cases it.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
+	if len(s) > 254 {
+		return "", fmt.Errorf("%w: an email address is at most 254 characters", ErrInvalid)
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || !strings.Contains(s, "@") {
 		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, s)

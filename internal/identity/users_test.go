@@ -71,3 +71,10 @@ func TestCreateUser_RefusesDuplicatesAndBadInputWritingNothing(t *testing.T) {
 		}
 	})
 }
+
+func TestNormalizeEmail_RefusesOverlongAddresses(t *testing.T) {
+	long := strings.Repeat("a", 250) + "@example.com"
+	if _, err := identity.NormalizeEmail(long); !errors.Is(err, identity.ErrInvalid) {
+		t.Fatalf("a %d-byte address: %v", len(long), err)
+	}
+}

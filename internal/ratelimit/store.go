@@ -28,6 +28,13 @@ func NewStore(db *gorm.DB, prefix string) *Store {
 	return &Store{db: db, prefix: prefix, now: time.Now}
 }
 
+// WithClock returns a copy of the store reading time from now (tests).
+func (s *Store) WithClock(now func() time.Time) *Store {
+	c := *s
+	c.now = now
+	return &c
+}
+
 // New returns a limiter of limit requests per period, counted in db.
 func New(db *gorm.DB, name string, limit int64, period time.Duration) *limiter.Limiter {
 	return limiter.New(NewStore(db, name), limiter.Rate{Limit: limit, Period: period})

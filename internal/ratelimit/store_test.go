@@ -57,7 +57,9 @@ func TestStore_LimitHoldsAcrossProcesses(t *testing.T) {
 
 func TestStore_WindowExpires(t *testing.T) {
 	db := testenv.SQLite(t)
-	l := ratelimit.New(db, "poll", 2, 300*time.Millisecond)
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	store := ratelimit.NewStore(db, "poll").WithClock(func() time.Time { return now })
+	l := limiter.New(store, limiter.Rate{Limit: 2, Period: time.Minute})
 	ctx := context.Background()
 	for range 2 {
 		if c, _ := l.Get(ctx, "k"); c.Reached {
@@ -65,18 +67,24 @@ func TestStore_WindowExpires(t *testing.T) {
 		}
 	}
 	c, _ := l.Get(ctx, "k")
-	if !c.Reached || c.Reset < time.Now().Unix() {
+	if !c.Reached || c.Reset != now.Add(time.Minute).Unix() {
 		t.Fatalf("third request: %+v", c)
 	}
 	if p, _ := l.Peek(ctx, "k"); !p.Reached {
 		t.Fatal("peek must see the reached window without counting")
 	}
-	time.Sleep(350 * time.Millisecond)
+	now = now.Add(59 * time.Second)
+	if c, _ := l.Get(ctx, "k"); !c.Reached {
+		t.Fatal("the window lasts a full minute")
+	}
+	now = now.Add(time.Second)
 	if c, _ := l.Get(ctx, "k"); c.Reached || c.Remaining != 1 {
 		t.Fatalf("after the window: %+v", c)
 	}
 	if _, err := l.Reset(ctx, "k"); err != nil {
 		t.Fatal(err)
 	}
-	var _ limiter.Store = ratelimit.NewStore(db, "x")
+	if p, _ := l.Peek(ctx, "k"); p.Reached || p.Remaining != 2 {
+		t.Fatalf("after reset: %+v", p)
+	}
 }
