@@ -24,4 +24,12 @@ type Activities struct {
 	Mailer     mail.Sender
 	Users      Users
 	LoginLinks LoginLinks
+	// Payments, TopUps and Postings carry the TopUp workflow: checkout,
+	// receipts and the one ledger credit per payment (stripe.go, credits.go).
+	Payments Payments
+	TopUps   TopUps
+	Postings Postings
+	// AutoTopUps and Charges run the AutoTopUp workflow (auto_top_up.go).
+	AutoTopUps AutoTopUps
+	Charges    Charges
 }

@@ -280,7 +280,7 @@ func (h *handlers) deviceToken(c *gin.Context) {
 	res, err := h.pollDeviceLogin(ctx, da)
 	var appErr *temporal.ApplicationError
 	switch {
-	case errors.As(err, &appErr) && appErr.Type() == "invalid_grant":
+	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeInvalidGrant:
 		oauthFail(c, http.StatusBadRequest, "invalid_grant", appErr.Message())
 		return
 	case err != nil:

@@ -8,6 +8,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mobayilo/mobayilo/internal/auth"
+	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/providers"
@@ -49,6 +51,7 @@ func statusFor(err error) (int, string) {
 	var re *requestError
 	var ne *rates.NumberError
 	var ve *ledger.ValidationError
+	var ave *autotopup.ValidationError
 	switch {
 	case errors.As(err, &re):
 		return re.status, re.code
@@ -56,6 +59,14 @@ func statusFor(err error) (int, string) {
 		return http.StatusBadRequest, string(ne.Reason)
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, "invalid_" + ve.Field
+	case errors.As(err, &ave):
+		return http.StatusUnprocessableEntity, "invalid_" + ave.Field
+	case errors.Is(err, autotopup.ErrNoCard):
+		return http.StatusConflict, "no_card"
+	case errors.Is(err, autotopup.ErrUnknownTestCard):
+		return http.StatusUnprocessableEntity, "unknown_test_card"
+	case errors.Is(err, autotopup.ErrNotRunning):
+		return http.StatusNotFound, "not_running"
 	case errors.Is(err, ledger.ErrInsufficientFunds):
 		return http.StatusPaymentRequired, "insufficient_funds"
 	case errors.Is(err, ledger.ErrIdempotencyConflict):
@@ -98,6 +109,10 @@ func statusFor(err error) (int, string) {
 		return http.StatusGone, "link_unusable"
 	case errors.Is(err, auth.ErrInvalid):
 		return http.StatusUnprocessableEntity, "invalid"
+	case errors.Is(err, credits.ErrAmount):
+		return http.StatusUnprocessableEntity, "amount_out_of_range"
+	case errors.Is(err, credits.ErrTopUpNotFound):
+		return http.StatusNotFound, "not_found"
 	case errors.Is(err, providers.ErrBadSignature):
 		return http.StatusBadRequest, "bad_signature"
 	case errors.Is(err, providers.ErrBadPayload):

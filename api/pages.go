@@ -9,15 +9,19 @@ import (
 )
 
 // registerPages adds the signed-in app shell's pages that later issues fill
-// in: the dialer, call history and credits.
+// in: the dialer and call history (credits.go serves /credits).
 func (h *handlers) registerPages(r gin.IRouter) {
 	for _, pg := range []struct{ path, name, title string }{
 		{"/dial", "dial", "Dial"},
 		{"/history", "history", "History"},
-		{"/credits", "credits", "Credits"},
 	} {
 		r.GET(pg.path, requireUser(), func(c *gin.Context) {
-			h.d.Pages.Serve(c, http.StatusOK, pg.name, web.PageFor(c, pg.title, pg.name))
+			p := web.PageFor(c, pg.title, pg.name)
+			if pg.name == "dial" {
+				// Checkout returns here with ?topup=<id> (credits.go).
+				p.Flash = h.topUpFlash(c)
+			}
+			h.d.Pages.Serve(c, http.StatusOK, pg.name, p)
 		})
 	}
 }

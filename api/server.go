@@ -47,9 +47,10 @@ func New(d Deps) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	// Only the configured public URL is trusted; forwarded headers from
-	// clients are not, so rate limits key on the real peer address.
-	_ = r.SetTrustedProxies(nil)
+	// Forwarded headers are believed only from TRUSTED_PROXIES (the load
+	// balancer); from anyone else they are ignored, so rate limits key on
+	// the real client address either way. Config validated the list.
+	_ = r.SetTrustedProxies(d.Config.TrustedProxies)
 	r.Use(requestID(), accessLog(d.Log), recoverer(d.Pages), securityHeaders())
 
 	h := &handlers{d: d}
@@ -68,13 +69,15 @@ func New(d Deps) *gin.Engine {
 
 	// Everything below is for browsers and the CLI: sessions resolve first,
 	// then cross-site form posts are refused.
-	site := r.Group("", h.loadSession(), csrf(d.Config.MarketingOrigin))
+	site := r.Group("", limitBody(64<<10), h.loadSession(), csrf(d.Config.MarketingOrigin))
 	web.Register(site, d.Pages)
 	h.registerPages(site)
 	h.registerSignIn(site)
 	h.registerDevice(site)
 	h.registerCLI(site)
+	h.registerCredits(site)
 	h.registerAdmin(site)
+	h.registerAutoTopUp(site)
 	r.NoRoute(h.loadSession(), web.NotFound(d.Pages))
 	r.NoMethod(func(c *gin.Context) {
 		abortWithError(c, &requestError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
@@ -187,4 +190,15 @@ func (h *handlers) readyz(c *gin.Context) {
 		status = http.StatusServiceUnavailable
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+}
+
+// limitBody caps request bodies of the site's forms and CLI calls; larger
+// ones fail to parse and get a 400, and nothing is spilled to disk.
+func limitBody(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.Body != nil {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		}
+		c.Next()
+	}
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -15,25 +14,6 @@ import (
 // maxWebhookBody bounds what a webhook may send; Stripe's events are far
 // smaller, and a bound keeps a forged request from costing memory.
 const maxWebhookBody = 1 << 20
-
-// stripeWebhook verifies Stripe-Signature before anything else. Handling of
-// event types arrives with the top-up workflows; until then a verified event
-// is acknowledged and logged, as Stripe expects for events we do not use.
-func (h *handlers) stripeWebhook(c *gin.Context) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody))
-	if err != nil {
-		abortWithError(c, fmt.Errorf("%w: body unreadable or over 1 MiB", providers.ErrBadPayload))
-		return
-	}
-	ev, err := providers.VerifyStripe(body, c.GetHeader("Stripe-Signature"), h.d.Config.EffectiveStripeWebhookSecret())
-	if err != nil {
-		slog.Warn("stripe webhook refused", "reason", err.Error(), "request_id", c.GetString(requestIDKey))
-		abortWithError(c, err)
-		return
-	}
-	slog.Info("stripe webhook acknowledged", "event_id", ev.ID, "type", ev.Type, "handled", false)
-	c.JSON(http.StatusOK, gin.H{"received": true})
-}
 
 // twilioWebhook verifies X-Twilio-Signature against PUBLIC_BASE_URL plus the
 // request path and query, which is the URL Twilio signed.

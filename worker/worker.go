@@ -31,6 +31,8 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.ReconcileLedger, workflow.RegisterOptions{Name: workflows.NameReconcileLedger})
 	r.RegisterWorkflowWithOptions(workflows.SendLoginLink, workflow.RegisterOptions{Name: workflows.NameSendLoginLink})
 	r.RegisterWorkflowWithOptions(workflows.DeviceLogin, workflow.RegisterOptions{Name: workflows.NameDeviceLogin})
+	r.RegisterWorkflowWithOptions(workflows.AutoTopUp, workflow.RegisterOptions{Name: workflows.NameAutoTopUp})
+	r.RegisterWorkflowWithOptions(workflows.TopUp, workflow.RegisterOptions{Name: workflows.NameTopUp})
 }
 
 // New builds a worker on taskQueue with every workflow and the activities.

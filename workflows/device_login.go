@@ -192,7 +192,7 @@ func (s *deviceLogin) registerHandlers(ctx workflow.Context) error {
 // history.
 func (s *deviceLogin) validatePoll(_ workflow.Context, p DevicePoll) error {
 	if p.ClientID != s.ClientID {
-		return temporal.NewApplicationError("the device code was issued to another client", "invalid_grant")
+		return temporal.NewApplicationError("the device code was issued to another client", ErrTypeInvalidGrant)
 	}
 	return nil
 }

@@ -23,6 +23,8 @@ const (
 	NameReconcileLedger = "ReconcileLedger"
 	NameSendLoginLink   = "SendLoginLink"
 	NameDeviceLogin     = "DeviceLogin"
+	NameTopUp           = "TopUp"
+	NameAutoTopUp       = "AutoTopUp"
 )
 
 // Query names.
@@ -89,3 +91,43 @@ func LoginLinkWorkflowID(kind string, userID int64, at time.Time) string {
 	window := at.UTC().Truncate(LoginLinkDedupWindow)
 	return fmt.Sprintf("login-link/%s/user-%d/%s", kind, userID, window.Format("20060102T150405Z"))
 }
+
+// AutoTopUp's signals: a debit that left the balance below the threshold
+// (sent with signal-with-start), an operator's retry after a failure, and
+// the owner saving a new card.
+const (
+	SignalAutoTopUpDebit       = "debit"
+	SignalAutoTopUpRetry       = "retry"
+	SignalAutoTopUpCardUpdated = "card-updated"
+)
+
+// AutoTopUpWorkflowID is the ID of an account's one AutoTopUp workflow.
+func AutoTopUpWorkflowID(accountID int64) string {
+	return fmt.Sprintf("auto-top-up-%d", accountID)
+}
+
+// TopUp's messages: the Stripe webhook signals each checkout.session.*
+// event; POST /api/topups starts the workflow with an update that returns
+// once the checkout URL exists (update-with-start).
+const (
+	SignalTopUpCheckoutEvent = "checkout-event"
+	UpdateTopUpCheckoutURL   = "checkout-url"
+)
+
+// Payment states, the values of the MobayiloPaymentState search attribute.
+const (
+	PaymentAwaiting            = "awaiting_payment"
+	PaymentCharging            = "charging"
+	PaymentNeedsAuthentication = "needs_authentication"
+	PaymentFailed              = "failed"
+	PaymentSucceeded           = "succeeded"
+	PaymentExpired             = "expired"
+)
+
+// TopUpWorkflowID is the ID of a top-up's one TopUp workflow.
+func TopUpWorkflowID(topUpID string) string { return "topup/" + topUpID }
+
+// ErrTypeInvalidGrant is the application-error type a DeviceLogin poll fails
+// with when the device code belongs to another client; the API answers it
+// as RFC 6749's invalid_grant.
+const ErrTypeInvalidGrant = "invalid_grant"

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/user"
 	"strings"
@@ -17,10 +18,12 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/internal/app"
+	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/models"
+	"github.com/mobayilo/mobayilo/workflows"
 )
 
 // openForAdmin opens the configured database for an operator command. On the
@@ -187,12 +190,16 @@ func newLedgerCmd() *cobra.Command {
 }
 
 // adjustKey derives the idempotency key of a manual adjustment from what it
-// is, so that running the same command twice (a pasted line, a retry after a
-// timeout) applies it once. A deliberate second identical adjustment on the
-// same day needs its own --key.
-func adjustKey(accountID, amount int64, reason string, day time.Time) string {
+// is (account, amount, reason), so running the same command twice (a pasted
+// line, a retry after a timeout, even across midnight) applies it once. A
+// deliberate second identical adjustment needs its own --key, which is
+// namespaced so it can never collide with a business key such as a top-up's.
+func adjustKey(accountID, amount int64, reason, explicit string) string {
+	if explicit != "" {
+		return fmt.Sprintf("adjust:%d:manual:%s", accountID, explicit)
+	}
 	h := sha256.Sum256([]byte(reason))
-	return fmt.Sprintf("adjust:%d:%d:%s:%s", accountID, amount, hex.EncodeToString(h[:6]), day.UTC().Format("2006-01-02"))
+	return fmt.Sprintf("adjust:%d:%d:%s", accountID, amount, hex.EncodeToString(h[:8]))
 }
 
 func newLedgerAdjustCmd() *cobra.Command {
@@ -223,9 +230,7 @@ func newLedgerAdjustCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, msg: "ledger adjust: " + err.Error()}
 			}
-			if key == "" {
-				key = adjustKey(u.AccountID, amount, reason, time.Now())
-			}
+			key = adjustKey(u.AccountID, amount, reason, key)
 			who := operator(actor)
 			res, err := svc.Post(ctx, ledger.Posting{
 				AccountID: u.AccountID, Kind: models.EntryAdjustment, AmountCents: amount, IdempotencyKey: key,
@@ -243,13 +248,14 @@ func newLedgerAdjustCmd() *cobra.Command {
 			}
 			fmt.Fprintf(out, "adjusted account %d <%s> by %+d cents: balance %d -> %d (entry %d, key %s)\n",
 				u.AccountID, u.Email, amount, res.BalanceBefore, res.BalanceAfter(), res.Entry.ID, key)
+			triggerAutoTopUp(ctx, cmd.ErrOrStderr(), db, svc, res)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&email, "email", "", "the wallet owner's email (required)")
 	cmd.Flags().Int64Var(&amount, "amount-cents", 0, "signed amount in cents: 500 credits $5.00, -250 debits $2.50 (required)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit log and the customer's statement (required)")
-	cmd.Flags().StringVar(&key, "key", "", "idempotency key (default: derived from account, amount, reason and today's date)")
+	cmd.Flags().StringVar(&key, "key", "", "a reference for a deliberate second identical adjustment (default: derived from account, amount and reason)")
 	cmd.Flags().StringVar(&actor, "actor", "", "who is running this, for the audit log (default: your OS user)")
 	return cmd
 }
@@ -332,4 +338,34 @@ func newRatesCmd() *cobra.Command {
 	reload.Flags().StringVar(&actor, "actor", "", "who is running this, for the audit log (default: your OS user)")
 	r.AddCommand(reload)
 	return r
+}
+
+// triggerAutoTopUp runs the auto top-up hook after a debit, as call charges
+// and number fees will. The adjustment is already made, so a Temporal that
+// cannot be reached is a warning, not a failure.
+func triggerAutoTopUp(ctx context.Context, errOut io.Writer, db *gorm.DB, led *ledger.Service, res ledger.Result) {
+	if res.Entry.AmountCents >= 0 || res.Replayed {
+		return
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		fmt.Fprintf(errOut, "warning: auto top-up not checked: %v\n", err)
+		return
+	}
+	svc := autotopup.New(db, led)
+	st, err := svc.Settings(ctx, res.Entry.AccountID)
+	if err != nil || !st.Enabled || !res.LeftBelow(st.ThresholdCents) {
+		return
+	}
+	tc, err := app.DialTemporal(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), 5*time.Second)
+	if err != nil {
+		fmt.Fprintf(errOut, "warning: balance is below the auto top-up threshold but Temporal is unreachable: %v\n", err)
+		return
+	}
+	defer tc.Close()
+	if _, err := svc.AfterDebit(ctx, tc, autotopup.TriggerOptions{TaskQueue: cfg.TemporalTaskQueue, BaseURL: cfg.PublicBaseURL}, res); err != nil {
+		fmt.Fprintf(errOut, "warning: %v\n", err)
+		return
+	}
+	fmt.Fprintf(errOut, "balance is below the auto top-up threshold: auto top-up triggered (workflow %s)\n", workflows.AutoTopUpWorkflowID(res.Entry.AccountID))
 }

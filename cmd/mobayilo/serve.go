@@ -18,7 +18,9 @@ import (
 	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/app"
 	"github.com/mobayilo/mobayilo/internal/auth"
+	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
@@ -89,6 +91,11 @@ func withServices(ctx context.Context, f func(context.Context, services) error) 
 	if err != nil {
 		return err
 	}
+	if mailbox != nil {
+		// Separate api and worker processes each have their own in-memory
+		// mailbox: links the worker "sends" never reach /dev/mail.
+		log.Warn("SMTP_URL is not set: sign-in emails go to this process's dev mailbox only; set SMTP_URL in production")
+	}
 	return f(ctx, services{cfg: cfg, log: log, db: db, temporal: tc, mailer: mailer, mailbox: mailbox})
 }
 
@@ -115,7 +122,14 @@ func runWorker(ctx context.Context, s services) error {
 // newActivities builds the worker's activities from the real services.
 func newActivities(s services) *activities.Activities {
 	led := ledger.New(s.db)
-	return &activities.Activities{Ledger: led, Mailer: s.mailer, Users: identity.New(s.db, led), LoginLinks: auth.New(s.db)}
+	acts := &activities.Activities{Ledger: led, Mailer: s.mailer, Users: identity.New(s.db, led), LoginLinks: auth.New(s.db)}
+	// Top-ups: the payment provider (Stripe, or the sandbox delivering
+	// signed webhooks to PUBLIC_BASE_URL), the top-up store and the ledger.
+	sandbox := providers.NewSandboxWebhooks(s.cfg.PublicBaseURL, s.cfg.EffectiveTwilioAuthToken(), s.cfg.EffectiveStripeWebhookSecret(), nil)
+	acts.Payments, acts.TopUps, acts.Postings = providers.New(s.cfg, sandbox).Payments, credits.New(s.db), led
+	// AutoTopUp: off-session charges of the saved card, same provider.
+	acts.AutoTopUps, acts.Charges = autotopup.New(s.db, led), providers.New(s.cfg, sandbox).Payments
+	return acts
 }
 
 // serveAPI serves until ctx ends, then drains in-flight requests. ready, if

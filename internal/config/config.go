@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -61,8 +62,17 @@ type Config struct {
 	SMTPURL  string `env:"SMTP_URL"`
 	MailFrom string `env:"MAIL_FROM" envDefault:"Mobayilo <no-reply@mobayilo.local>"`
 
+	// TrustedProxies lists the load balancers (CIDRs or IPs) whose
+	// X-Forwarded-For is believed; empty trusts none, so the client address
+	// is the TCP peer. Rate limits and session records key on it.
+	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
+
 	// RatesLimitPerMinute bounds the public rate endpoints per client IP.
 	RatesLimitPerMinute int `env:"RATES_LIMIT_PER_MINUTE" envDefault:"60"`
+
+	// TopUpMaxCents is the largest single top-up, in cents; the minimums
+	// ($5 individual, $100 company) are fixed by the product.
+	TopUpMaxCents int64 `env:"TOPUP_MAX_CENTS" envDefault:"100000"`
 
 	// MarketingOrigin is the marketing site's origin (scheme://host[:port]),
 	// the one other origin whose pages may POST /api/subscribe.
@@ -112,7 +122,12 @@ func (c Config) validate() error {
 		}
 		u, err := url.Parse(v)
 		if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
-			bad(name, fmt.Sprintf("must be an absolute %s URL, got %q", strings.Join(schemes, " or "), v))
+			// Never echo the value: DATABASE_URL and SMTP_URL carry passwords.
+			shown := "an unparsable value"
+			if err == nil {
+				shown = fmt.Sprintf("%q", u.Redacted())
+			}
+			bad(name, fmt.Sprintf("must be an absolute %s URL, got %s", strings.Join(schemes, " or "), shown))
 		}
 	}
 	checkURL("PUBLIC_BASE_URL", c.PublicBaseURL, "http", "https")
@@ -142,8 +157,16 @@ func (c Config) validate() error {
 	default:
 		bad("LOG_LEVEL", fmt.Sprintf("must be debug, info, warn or error, got %q", c.LogLevel))
 	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad("TRUSTED_PROXIES", fmt.Sprintf("must be a comma-separated list of IPs or CIDRs, got %q", p))
+		}
+	}
 	if c.RatesLimitPerMinute < 1 {
 		bad("RATES_LIMIT_PER_MINUTE", "must be at least 1")
+	}
+	if c.TopUpMaxCents < 10000 {
+		bad("TOPUP_MAX_CENTS", "must be at least 10000 ($100, the company minimum)")
 	}
 	if c.MarketingOrigin != "" {
 		// An origin is exactly scheme://host[:port]: browsers send it so,

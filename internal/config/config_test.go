@@ -75,3 +75,29 @@ func TestVariableNames_ListsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_URLErrorsNeverShowPasswords(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"SMTP_URL": "smtp+starttls://mailer:SuperSecretPw@smtp.example.com:587"},
+		{"DATABASE_URL": "postgress://app:DbSecretPw@db:5432/app"},
+		{"DATABASE_URL": "postgres://app:DbSecretPw@%zz/app"},
+	} {
+		_, err := config.Load(env)
+		if err == nil {
+			t.Fatalf("%v accepted", env)
+		}
+		if strings.Contains(err.Error(), "SecretPw") {
+			t.Fatalf("error reveals the password: %v", err)
+		}
+	}
+}
+
+func TestLoad_TrustedProxiesMustBeAddresses(t *testing.T) {
+	c, err := config.Load(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.1"})
+	if err != nil || len(c.TrustedProxies) != 2 {
+		t.Fatalf("good list: %v %v", c.TrustedProxies, err)
+	}
+	if _, err := config.Load(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,lb.internal"}); err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") {
+		t.Fatalf("bad list: %v", err)
+	}
+}

@@ -17,6 +17,14 @@ type Payments interface {
 	// idempotency window returns the same customer; the caller stores the id
 	// so that later calls need not come here at all.
 	EnsureCustomer(ctx context.Context, in CustomerParams) (customerID string, err error)
+	// CreateCheckout opens a hosted payment page for a top-up. The same
+	// TopUpID (and params) gives the same session.
+	CreateCheckout(ctx context.Context, in CheckoutParams) (CheckoutSession, error)
+	// ChargeSaved charges a saved card off-session; a decline is a result.
+	ChargeSaved(ctx context.Context, in ChargeParams) (ChargeResult, error)
+	// PaymentCard returns the brand and last 4 digits of the card that
+	// paid a PaymentIntent, for the receipt.
+	PaymentCard(ctx context.Context, paymentIntentID string) (Card, error)
 }
 
 // CustomerParams describes the account a customer is created for.

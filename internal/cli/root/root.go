@@ -9,7 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	authCmd "github.com/mobayilo/mobayilo/internal/cli/auth"
+	autotopupCmd "github.com/mobayilo/mobayilo/internal/cli/autotopup"
+	balanceCmd "github.com/mobayilo/mobayilo/internal/cli/balance"
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
+	topupCmd "github.com/mobayilo/mobayilo/internal/cli/topup"
+	transactionsCmd "github.com/mobayilo/mobayilo/internal/cli/transactions"
 	versionCmd "github.com/mobayilo/mobayilo/internal/cli/version"
 )
 
@@ -69,6 +73,8 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 
 	cmd.AddCommand(authCmd.NewCmdAuth(f), versionCmd.NewCmdVersion(f, nil))
 	cmd.AddCommand(authCmd.NewCmdAliases(f)...)
+	cmd.AddCommand(autotopupCmd.NewCmdAutoTopUp(f))
+	cmd.AddCommand(balanceCmd.NewCmdBalance(f, nil), topupCmd.NewCmdTopUp(f, nil), transactionsCmd.NewCmdTransactions(f, nil))
 
 	makeArgErrorsUsageErrors(cmd)
 	return cmd

@@ -1,0 +1,126 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/mobayilo/mobayilo/internal/credits"
+	"github.com/mobayilo/mobayilo/internal/providers"
+	"github.com/mobayilo/mobayilo/models"
+	"github.com/mobayilo/mobayilo/workflows"
+)
+
+// The Stripe webhook, POST /api/webhooks/stripe (also the target of
+// `stripe listen --forward-to localhost:8080/api/webhooks/stripe`). In
+// order: verify Stripe-Signature (nothing is written for a forged or stale
+// request), find the top-up the event is about, record the event id (a
+// redelivery stops there), and signal the TopUp workflow. It does no slow
+// work: the workflow credits, records and mails.
+
+// checkoutSessionObject is the part of a checkout.session we read.
+// payment_intent is an id, or an object when expanded.
+type checkoutSessionObject struct {
+	ID            string            `json:"id"`
+	Object        string            `json:"object"`
+	PaymentStatus string            `json:"payment_status"`
+	PaymentIntent json.RawMessage   `json:"payment_intent"`
+	Metadata      map[string]string `json:"metadata"`
+}
+
+func (o checkoutSessionObject) paymentIntentID() string {
+	var id string
+	if json.Unmarshal(o.PaymentIntent, &id) == nil {
+		return id
+	}
+	var obj struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(o.PaymentIntent, &obj)
+	return obj.ID
+}
+
+func (h *handlers) stripeWebhook(c *gin.Context) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody))
+	if err != nil {
+		abortWithError(c, fmt.Errorf("%w: body unreadable or over 1 MiB", providers.ErrBadPayload))
+		return
+	}
+	ev, err := providers.VerifyStripe(body, c.GetHeader("Stripe-Signature"), h.d.Config.EffectiveStripeWebhookSecret())
+	if err != nil {
+		slog.Warn("stripe webhook refused", "reason", err.Error(), "request_id", c.GetString(requestIDKey))
+		abortWithError(c, err)
+		return
+	}
+	log := slog.With("event_id", ev.ID, "type", string(ev.Type), "request_id", c.GetString(requestIDKey))
+	ack := func(handled bool, why string) {
+		log.Info("stripe webhook acknowledged", "handled", handled, "note", why)
+		c.JSON(http.StatusOK, gin.H{"received": true, "handled": handled})
+	}
+	if !strings.HasPrefix(string(ev.Type), "checkout.session.") || ev.Data == nil {
+		ack(false, "event type not used")
+		return
+	}
+	var obj checkoutSessionObject
+	if err := json.Unmarshal(ev.Data.Raw, &obj); err != nil || obj.ID == "" {
+		ack(false, "data.object is not a checkout session")
+		return
+	}
+	topUpID := obj.Metadata["topup_id"]
+	if topUpID == "" {
+		ack(false, "checkout session without metadata.topup_id")
+		return
+	}
+	ctx := c.Request.Context()
+	store := h.credits()
+	t, err := store.Get(ctx, topUpID)
+	if errors.Is(err, credits.ErrTopUpNotFound) {
+		ack(false, "unknown top-up "+topUpID)
+		return
+	}
+	if err != nil {
+		abortWithError(c, err)
+		return
+	}
+	fresh, err := store.RecordEvent(ctx, ev.ID, string(ev.Type), obj.ID)
+	if err != nil {
+		abortWithError(c, err)
+		return
+	}
+	if !fresh {
+		ack(false, "duplicate event")
+		return
+	}
+	if h.d.Temporal == nil {
+		_ = store.ForgetEvent(ctx, ev.ID)
+		abortWithError(c, errTemporalMissing)
+		return
+	}
+	signal := workflows.CheckoutEvent{EventID: ev.ID, Type: string(ev.Type), SessionID: obj.ID,
+		PaymentIntentID: obj.paymentIntentID(), PaymentStatus: obj.PaymentStatus}
+	err = h.d.Temporal.SignalWorkflow(ctx, workflows.TopUpWorkflowID(t.ID), "", workflows.SignalTopUpCheckoutEvent, signal)
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		// The workflow has closed. A payment for a top-up that did not
+		// succeed needs a person: the money was taken.
+		if t.Status != models.TopUpSucceeded && (signal.Type == workflows.EventCheckoutAsyncPaymentSucceeded ||
+			(signal.Type == workflows.EventCheckoutCompleted && signal.PaymentStatus == "paid")) {
+			log.Error("payment for a closed top-up: reconcile by hand", "topup_id", t.ID, "status", t.Status, "payment_intent", signal.PaymentIntentID)
+		}
+		ack(false, "top-up workflow already closed")
+	case err != nil:
+		// Let Stripe redeliver: forget the id so the retry is handled.
+		_ = store.ForgetEvent(ctx, ev.ID)
+		abortWithError(c, fmt.Errorf("signal top-up %s: %w", t.ID, err))
+	default:
+		ack(true, "signalled top-up "+t.ID)
+	}
+}

@@ -1,0 +1,305 @@
+// Package autotopup keeps each account's auto top-up settings and saved
+// card, records charge attempts, credits successful ones through the ledger,
+// and triggers the AutoTopUp workflow after debits.
+package autotopup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/providers"
+	"github.com/mobayilo/mobayilo/models"
+	"github.com/mobayilo/mobayilo/workflows"
+)
+
+// Errors returned by the service; api maps them to HTTP statuses.
+var (
+	// ErrInvalid: a setting is out of range. Wrapped by *ValidationError.
+	ErrInvalid = errors.New("invalid auto top-up settings")
+	// ErrNoCard: enabling needs a saved card.
+	ErrNoCard = errors.New("auto top-up needs a saved card")
+	// ErrUnknownTestCard: in sandbox mode only Stripe's test payment methods exist.
+	ErrUnknownTestCard = errors.New("not a sandbox test payment method")
+)
+
+// ValidationError names the wrong field; it matches ErrInvalid.
+type ValidationError struct{ Field, Problem string }
+
+func (e *ValidationError) Error() string { return e.Field + " " + e.Problem }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Limits on what an owner may set.
+const (
+	MinAmountCents    int64 = 500
+	MaxAmountCents    int64 = 50000
+	MaxThresholdCents int64 = 50000
+	MaxDailyCount           = 10
+)
+
+// Service reads and writes auto top-up settings and attempts.
+type Service struct {
+	db     *gorm.DB
+	ledger *ledger.Service
+}
+
+// New returns the service over db, crediting through led.
+func New(db *gorm.DB, led *ledger.Service) *Service { return &Service{db: db, ledger: led} }
+
+// Defaults are the suggested settings for an account of kind k.
+func Defaults(accountID int64, k models.AccountKind) models.AutoTopUpSettings {
+	amount := models.AutoTopUpAmountIndividualCents
+	if k == models.AccountCompany {
+		amount = models.AutoTopUpAmountCompanyCents
+	}
+	return models.AutoTopUpSettings{AccountID: accountID, ThresholdCents: models.AutoTopUpThresholdCents, AmountCents: amount,
+		DailyMaxCount: models.AutoTopUpDailyMaxCount, DailyMaxCents: amount * models.AutoTopUpDailyMaxMultipleOfAmount}
+}
+
+// Settings returns the account's settings, or the suggested defaults (not
+// enabled, no card) when it has none. Errors: ledger.ErrAccountNotFound.
+func (s *Service) Settings(ctx context.Context, accountID int64) (models.AutoTopUpSettings, error) {
+	var st models.AutoTopUpSettings
+	err := s.db.WithContext(ctx).Where("account_id = ?", accountID).Take(&st).Error
+	if err == nil {
+		return st, nil
+	}
+	if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return st, fmt.Errorf("autotopup: load settings: %w", err)
+	}
+	acct, err := s.ledger.Account(ctx, accountID)
+	if err != nil {
+		return st, err
+	}
+	return Defaults(accountID, acct.Kind), nil
+}
+
+// Account returns the wallet, for its balance.
+func (s *Service) Account(ctx context.Context, accountID int64) (models.Account, error) {
+	return s.ledger.Account(ctx, accountID)
+}
+
+// Update is what an owner may change.
+type Update struct {
+	Enabled        bool
+	ThresholdCents int64
+	AmountCents    int64
+	DailyMaxCount  int
+	DailyMaxCents  int64
+}
+
+// Save validates and stores u. Errors: ErrInvalid, ErrNoCard.
+func (s *Service) Save(ctx context.Context, accountID int64, u Update) (models.AutoTopUpSettings, error) {
+	switch {
+	case u.ThresholdCents < 0 || u.ThresholdCents > MaxThresholdCents:
+		return models.AutoTopUpSettings{}, &ValidationError{"threshold_cents", fmt.Sprintf("must be between 0 and %d", MaxThresholdCents)}
+	case u.AmountCents < MinAmountCents || u.AmountCents > MaxAmountCents:
+		return models.AutoTopUpSettings{}, &ValidationError{"amount_cents", fmt.Sprintf("must be between %d and %d", MinAmountCents, MaxAmountCents)}
+	case u.DailyMaxCount < 1 || u.DailyMaxCount > MaxDailyCount:
+		return models.AutoTopUpSettings{}, &ValidationError{"daily_max_count", fmt.Sprintf("must be between 1 and %d", MaxDailyCount)}
+	case u.DailyMaxCents < u.AmountCents || u.DailyMaxCents > MaxAmountCents*int64(MaxDailyCount):
+		return models.AutoTopUpSettings{}, &ValidationError{"daily_max_cents", "must be at least the amount and at most 10 times the maximum amount"}
+	}
+	st, err := s.Settings(ctx, accountID)
+	if err != nil {
+		return st, err
+	}
+	if u.Enabled && !st.HasCard() {
+		return st, ErrNoCard
+	}
+	st.Enabled, st.ThresholdCents, st.AmountCents, st.DailyMaxCount, st.DailyMaxCents = u.Enabled, u.ThresholdCents, u.AmountCents, u.DailyMaxCount, u.DailyMaxCents
+	return st, s.upsert(ctx, st)
+}
+
+// Card is a saved payment method as we show it.
+type Card struct {
+	CustomerID      string
+	PaymentMethodID string
+	Brand           string
+	Last4           string
+}
+
+// SandboxCard describes one of Stripe's test payment methods, which the
+// sandbox lets an owner save instead of going through Checkout.
+func SandboxCard(pm string) (Card, error) {
+	last4 := map[string]string{providers.SandboxCardVisa: "4242", providers.SandboxCardDeclined: "0002",
+		providers.SandboxCardInsufficientFunds: "9995", providers.SandboxCardAuthenticationRequire: "3184"}[pm]
+	if last4 == "" {
+		return Card{}, fmt.Errorf("%w: %q", ErrUnknownTestCard, pm)
+	}
+	return Card{PaymentMethodID: pm, Brand: "visa", Last4: last4}, nil
+}
+
+// SaveCard stores the account's card for off-session charges.
+func (s *Service) SaveCard(ctx context.Context, accountID int64, c Card) (models.AutoTopUpSettings, error) {
+	st, err := s.Settings(ctx, accountID)
+	if err != nil {
+		return st, err
+	}
+	if c.CustomerID != "" {
+		st.CustomerID = c.CustomerID
+	}
+	st.PaymentMethodID, st.CardBrand, st.CardLast4 = c.PaymentMethodID, c.Brand, c.Last4
+	return st, s.upsert(ctx, st)
+}
+
+// RemoveCard forgets the card and so turns auto top-up off.
+func (s *Service) RemoveCard(ctx context.Context, accountID int64) (models.AutoTopUpSettings, error) {
+	st, err := s.Settings(ctx, accountID)
+	if err != nil {
+		return st, err
+	}
+	st.Enabled, st.PaymentMethodID, st.CardBrand, st.CardLast4 = false, "", "", ""
+	return st, s.upsert(ctx, st)
+}
+
+func (s *Service) upsert(ctx context.Context, st models.AutoTopUpSettings) error {
+	now := time.Now().UTC()
+	st.UpdatedAt = now
+	if st.CreatedAt.IsZero() {
+		st.CreatedAt = now
+	}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "account_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"enabled", "threshold_cents", "amount_cents", "daily_max_count", "daily_max_cents",
+			"customer_id", "payment_method_id", "card_brand", "card_last4", "updated_at"}),
+	}).Create(&st).Error
+	if err != nil {
+		return fmt.Errorf("autotopup: save settings: %w", err)
+	}
+	return nil
+}
+
+// OwnerEmail is where auto top-up notices go: the account's active owner.
+func (s *Service) OwnerEmail(ctx context.Context, accountID int64) (string, error) {
+	var u models.User
+	err := s.db.WithContext(ctx).Where("account_id = ? AND role = ? AND status = ?", accountID, models.RoleOwner, models.StatusActive).
+		Order("id").Take(&u).Error
+	if err != nil {
+		return "", fmt.Errorf("autotopup: owner of account %d: %w", accountID, err)
+	}
+	return u.Email, nil
+}
+
+// StartAttempt records a charge attempt; a retried activity finds its row.
+func (s *Service) StartAttempt(ctx context.Context, a models.AutoTopUpAttempt) error {
+	now := time.Now().UTC()
+	a.CreatedAt, a.UpdatedAt = now, now
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "attempt_id"}}, DoNothing: true}).Create(&a).Error
+	if err != nil {
+		return fmt.Errorf("autotopup: record attempt %s: %w", a.AttemptID, err)
+	}
+	return nil
+}
+
+// FinishAttempt records how an attempt ended.
+func (s *Service) FinishAttempt(ctx context.Context, attemptID string, st models.AutoTopUpAttemptStatus, declineCode, message, pi string) error {
+	err := s.db.WithContext(ctx).Model(&models.AutoTopUpAttempt{}).Where("attempt_id = ?", attemptID).
+		Updates(map[string]any{"status": st, "decline_code": declineCode, "message": message, "payment_intent_id": pi, "updated_at": time.Now().UTC()}).Error
+	if err != nil {
+		return fmt.Errorf("autotopup: finish attempt %s: %w", attemptID, err)
+	}
+	return nil
+}
+
+// Attempts lists an account's latest attempts, newest first.
+func (s *Service) Attempts(ctx context.Context, accountID int64, limit int) ([]models.AutoTopUpAttempt, error) {
+	var as []models.AutoTopUpAttempt
+	err := s.db.WithContext(ctx).Where("account_id = ?", accountID).Order("id DESC").Limit(limit).Find(&as).Error
+	return as, err
+}
+
+// CreditKey is the ledger idempotency key of an auto top-up: one credit per
+// PaymentIntent, whatever retries happen.
+func CreditKey(paymentIntentID string) string { return "auto_topup:" + paymentIntentID }
+
+// Credit posts one auto_topup entry for a succeeded PaymentIntent and
+// returns the balance after it. A replay posts nothing.
+func (s *Service) Credit(ctx context.Context, accountID, amountCents int64, pi, attemptID string) (int64, error) {
+	if pi == "" {
+		return 0, &ValidationError{"payment_intent_id", "must not be empty"}
+	}
+	res, err := s.ledger.Post(ctx, ledger.Posting{AccountID: accountID, Kind: models.EntryAutoTopUp, AmountCents: amountCents,
+		IdempotencyKey: CreditKey(pi), Actor: "system:auto_topup", TopUpRef: attemptID, Description: "Auto top-up " + pi})
+	if err != nil {
+		return 0, err
+	}
+	return res.BalanceAfter(), nil
+}
+
+// TriggerOptions say where the workflow runs. Cooldown, when set,
+// overrides the workflow's default for a newly started run (tests).
+type TriggerOptions struct {
+	TaskQueue string
+	BaseURL   string
+	Cooldown  time.Duration
+}
+
+// Trigger signals the account's AutoTopUp workflow that a debit left the
+// balance low, starting it if it is not running (signal-with-start).
+func Trigger(ctx context.Context, c client.Client, o TriggerOptions, accountID int64) error {
+	_, err := c.SignalWithStartWorkflow(ctx, workflows.AutoTopUpWorkflowID(accountID), workflows.SignalAutoTopUpDebit, nil,
+		client.StartWorkflowOptions{TaskQueue: o.TaskQueue},
+		workflows.AutoTopUp, workflows.AutoTopUpInput{AccountID: accountID, BaseURL: o.BaseURL, Cooldown: o.Cooldown})
+	if err != nil {
+		return fmt.Errorf("autotopup: trigger account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+// AfterDebit is the hook every debit calls with its ledger result (admin
+// adjustments today; call charges and number fees will call it the same
+// way): when auto top-up is on and the debit left the balance below the
+// threshold, it triggers the workflow. It reports whether it did.
+func (s *Service) AfterDebit(ctx context.Context, c client.Client, o TriggerOptions, res ledger.Result) (bool, error) {
+	st, err := s.Settings(ctx, res.Entry.AccountID)
+	if err != nil {
+		return false, err
+	}
+	if !st.Enabled || !res.LeftBelow(st.ThresholdCents) {
+		return false, nil
+	}
+	return true, Trigger(ctx, c, o, res.Entry.AccountID)
+}
+
+// ErrNotRunning: the account has no AutoTopUp workflow to retry.
+var ErrNotRunning = errors.New("no auto top-up is waiting for this account")
+
+// Retry sends an operator's retry signal to the account's AutoTopUp
+// workflow and audits it in the same breath. Errors: ErrNotRunning.
+func (s *Service) Retry(ctx context.Context, c client.Client, actor string, accountID int64) error {
+	err := c.SignalWorkflow(ctx, workflows.AutoTopUpWorkflowID(accountID), "", workflows.SignalAutoTopUpRetry, nil)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return fmt.Errorf("%w: account %d", ErrNotRunning, accountID)
+	}
+	if err != nil {
+		return fmt.Errorf("autotopup: retry account %d: %w", accountID, err)
+	}
+	a := models.AuditLog{Actor: actor, Action: "autotopup.retry", Target: fmt.Sprintf("account:%d", accountID),
+		Details: "workflow_id=" + workflows.AutoTopUpWorkflowID(accountID), CreatedAt: time.Now().UTC()}
+	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
+		return fmt.Errorf("autotopup: audit retry of account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+// CardUpdated tells a running AutoTopUp workflow that the owner saved a new
+// card, so a failed top-up tries again. No workflow running is not an error.
+func CardUpdated(ctx context.Context, c client.Client, accountID int64) error {
+	err := c.SignalWorkflow(ctx, workflows.AutoTopUpWorkflowID(accountID), "", workflows.SignalAutoTopUpCardUpdated, nil)
+	var nf *serviceerror.NotFound
+	if err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("autotopup: card-updated for account %d: %w", accountID, err)
+	}
+	return nil
+}

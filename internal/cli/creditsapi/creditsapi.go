@@ -1,0 +1,132 @@
+// Package creditsapi is the moby client of the credits API (/api/cli/
+// balance, topups, transactions), shared by the balance, topup and
+// transactions verbs. Amounts are integer cents, as the server sends them.
+package creditsapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/mobayilo/mobayilo/internal/cli/auth/shared"
+)
+
+// Balance is GET /api/cli/balance.
+type Balance struct {
+	BalanceCents      int64  `json:"balance_cents"`
+	Balance           string `json:"balance"`
+	AvailableCents    int64  `json:"available_cents"`
+	Available         string `json:"available"`
+	MinimumTopUpCents int64  `json:"minimum_topup_cents"`
+}
+
+// TopUp is a top-up as the API returns it.
+type TopUp struct {
+	ID           string `json:"id"`
+	Status       string `json:"status"`
+	AmountCents  int64  `json:"amount_cents"`
+	Amount       string `json:"amount"`
+	CheckoutURL  string `json:"checkout_url,omitempty"`
+	CardBrand    string `json:"card_brand,omitempty"`
+	CardLast4    string `json:"card_last4,omitempty"`
+	BalanceCents int64  `json:"balance_cents"`
+	Balance      string `json:"balance"`
+}
+
+// Transaction is one ledger entry.
+type Transaction struct {
+	ID                int64  `json:"id"`
+	Kind              string `json:"kind"`
+	AmountCents       int64  `json:"amount_cents"`
+	Amount            string `json:"amount"`
+	BalanceAfterCents int64  `json:"balance_after_cents"`
+	Description       string `json:"description"`
+	CreatedAt         string `json:"created_at"`
+}
+
+// Transactions is one page, newest first; NextBefore continues it.
+type Transactions struct {
+	Transactions []Transaction `json:"transactions"`
+	NextBefore   int64         `json:"next_before,omitempty"`
+}
+
+// GetBalance reads the wallet.
+func GetBalance(ctx context.Context, c *http.Client, host string) (Balance, error) {
+	var b Balance
+	return b, Call(ctx, c, http.MethodGet, host+"/api/cli/balance", nil, &b)
+}
+
+// CreateTopUp starts a top-up and returns its checkout URL.
+func CreateTopUp(ctx context.Context, c *http.Client, host string, amountCents int64, saveCard bool) (TopUp, error) {
+	var t TopUp
+	return t, Call(ctx, c, http.MethodPost, host+"/api/cli/topups", map[string]any{"amount_cents": amountCents, "save_card": saveCard}, &t)
+}
+
+// GetTopUp reads a top-up's status and the wallet's balance.
+func GetTopUp(ctx context.Context, c *http.Client, host, id string) (TopUp, error) {
+	var t TopUp
+	return t, Call(ctx, c, http.MethodGet, host+"/api/cli/topups/"+url.PathEscape(id), nil, &t)
+}
+
+// ListTransactions reads one page of transactions before the cursor (0:
+// the newest).
+func ListTransactions(ctx context.Context, c *http.Client, host string, before int64, limit int) (Transactions, error) {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if before > 0 {
+		q.Set("before", strconv.FormatInt(before, 10))
+	}
+	var t Transactions
+	return t, Call(ctx, c, http.MethodGet, host+"/api/cli/transactions?"+q.Encode(), nil, &t)
+}
+
+// Call sends in as JSON (when not nil) and decodes the answer into out. An
+// error answer is a *shared.APIError; shared.Explain words it.
+func Call(ctx context.Context, c *http.Client, method, u string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return shared.Unreachable(u, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return shared.Unreachable(u, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var eb struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &eb)
+		return &shared.APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, RetryAfter: resp.Header.Get("Retry-After")}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("unexpected answer from %s: %w", u, err)
+	}
+	return nil
+}

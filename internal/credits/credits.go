@@ -1,0 +1,254 @@
+// Package credits stores top-ups and their receipts, the Stripe events
+// already handled and each account's Stripe customer. It moves no money:
+// the ledger does, keyed by the PaymentIntent id, and the TopUp workflow
+// decides when.
+package credits
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/mobayilo/mobayilo/models"
+)
+
+// Minimum top-ups, in cents, by account kind.
+const (
+	MinIndividualCents int64 = 500
+	MinCompanyCents    int64 = 10000
+)
+
+// Domain errors; api maps them to HTTP statuses.
+var (
+	// ErrTopUpNotFound: no top-up has that id (for that account).
+	ErrTopUpNotFound = errors.New("top-up not found")
+	// ErrAmount is wrapped by every *AmountError.
+	ErrAmount = errors.New("top-up amount out of range")
+)
+
+// AmountError says why an amount was refused and names the bounds.
+type AmountError struct {
+	AmountCents, MinCents, MaxCents int64
+}
+
+func (e *AmountError) Error() string {
+	if e.AmountCents < e.MinCents {
+		return fmt.Sprintf("the minimum top-up is %s", FormatCents(e.MinCents))
+	}
+	return fmt.Sprintf("the maximum top-up is %s", FormatCents(e.MaxCents))
+}
+
+// Is makes errors.Is(err, ErrAmount) true.
+func (e *AmountError) Is(target error) bool { return target == ErrAmount }
+
+// MinimumCents is the smallest top-up for an account kind.
+func MinimumCents(kind models.AccountKind) int64 {
+	if kind == models.AccountCompany {
+		return MinCompanyCents
+	}
+	return MinIndividualCents
+}
+
+// ValidateAmount returns an *AmountError unless min <= amount <= max.
+func ValidateAmount(kind models.AccountKind, amountCents, maxCents int64) error {
+	minCents := MinimumCents(kind)
+	if amountCents < minCents || amountCents > maxCents {
+		return &AmountError{AmountCents: amountCents, MinCents: minCents, MaxCents: maxCents}
+	}
+	return nil
+}
+
+// FormatCents renders cents as dollars: 500 → "$5.00", -250 → "-$2.50".
+func FormatCents(c int64) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s$%d.%02d", sign, c/100, c%100)
+}
+
+// Service is the store of top-ups.
+type Service struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// New returns the store over db (Postgres or the embedded SQLite).
+func New(db *gorm.DB) *Service {
+	return &Service{db: db, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// NewTopUp asks for a top-up.
+type NewTopUp struct {
+	AccountID   int64
+	UserID      int64
+	AmountCents int64
+	SaveCard    bool
+}
+
+// NewTopUpID makes a top-up id. It is the business id every later key
+// (checkout Idempotency-Key, workflow id) derives from.
+func NewTopUpID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "tu_" + hex.EncodeToString(b)
+}
+
+// Create stores a top-up awaiting payment. The caller validates the amount.
+func (s *Service) Create(ctx context.Context, in NewTopUp) (models.TopUp, error) {
+	now := s.now()
+	t := models.TopUp{ID: NewTopUpID(), AccountID: in.AccountID, UserID: in.UserID, AmountCents: in.AmountCents,
+		Status: models.TopUpAwaitingPayment, SaveCard: in.SaveCard, CreatedAt: now, UpdatedAt: now}
+	if err := s.db.WithContext(ctx).Create(&t).Error; err != nil {
+		return models.TopUp{}, fmt.Errorf("create top-up: %w", err)
+	}
+	return t, nil
+}
+
+// Get returns a top-up. Errors: ErrTopUpNotFound.
+func (s *Service) Get(ctx context.Context, id string) (models.TopUp, error) {
+	var t models.TopUp
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return t, ErrTopUpNotFound
+	}
+	return t, err
+}
+
+// GetForAccount returns a top-up of the account; another account's top-up
+// is ErrTopUpNotFound, so ids cannot be probed.
+func (s *Service) GetForAccount(ctx context.Context, accountID int64, id string) (models.TopUp, error) {
+	t, err := s.Get(ctx, id)
+	if err == nil && t.AccountID != accountID {
+		return models.TopUp{}, ErrTopUpNotFound
+	}
+	return t, err
+}
+
+// GetBySession returns the top-up paid through a checkout session.
+// Errors: ErrTopUpNotFound.
+func (s *Service) GetBySession(ctx context.Context, sessionID string) (models.TopUp, error) {
+	var t models.TopUp
+	if sessionID == "" {
+		return t, ErrTopUpNotFound
+	}
+	err := s.db.WithContext(ctx).Where("checkout_session_id = ?", sessionID).Take(&t).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return t, ErrTopUpNotFound
+	}
+	return t, err
+}
+
+// RecordCheckout stores the checkout session a top-up is paid through.
+func (s *Service) RecordCheckout(ctx context.Context, id, sessionID, url string, expiresAt time.Time) error {
+	exp := expiresAt.UTC()
+	return s.update(ctx, id, map[string]any{"checkout_session_id": sessionID, "checkout_url": url, "expires_at": &exp})
+}
+
+// Finish moves a top-up awaiting payment to expired or failed. A top-up
+// already final is left as it is: a paid top-up never becomes expired.
+func (s *Service) Finish(ctx context.Context, id string, status models.TopUpStatus, reason string) error {
+	if status != models.TopUpExpired && status != models.TopUpFailed {
+		return fmt.Errorf("finish top-up %s: %q is not an unpaid final state", id, status)
+	}
+	return s.db.WithContext(ctx).Model(&models.TopUp{}).
+		Where("id = ? AND status = ?", id, models.TopUpAwaitingPayment).
+		Updates(map[string]any{"status": status, "failure_reason": reason, "updated_at": s.now()}).Error
+}
+
+// Receipt is what a paid top-up records.
+type Receipt struct {
+	PaymentIntentID string
+	CardBrand       string
+	CardLast4       string
+	LedgerEntryID   int64
+}
+
+// RecordPayment marks a top-up succeeded with its receipt. Repeating it is
+// harmless.
+func (s *Service) RecordPayment(ctx context.Context, id string, r Receipt) error {
+	now := s.now()
+	entry := r.LedgerEntryID
+	return s.db.WithContext(ctx).Model(&models.TopUp{}).Where("id = ?", id).Updates(map[string]any{
+		"status": models.TopUpSucceeded, "payment_intent_id": r.PaymentIntentID, "card_brand": r.CardBrand,
+		"card_last4": r.CardLast4, "ledger_entry_id": &entry, "paid_at": gorm.Expr("COALESCE(paid_at, ?)", now),
+		"failure_reason": "", "updated_at": now,
+	}).Error
+}
+
+// MarkReceiptEmailed notes that the receipt went out.
+func (s *Service) MarkReceiptEmailed(ctx context.Context, id string) error {
+	now := s.now()
+	return s.update(ctx, id, map[string]any{"receipt_emailed_at": &now})
+}
+
+func (s *Service) update(ctx context.Context, id string, cols map[string]any) error {
+	cols["updated_at"] = s.now()
+	res := s.db.WithContext(ctx).Model(&models.TopUp{}).Where("id = ?", id).Updates(cols)
+	if res.Error != nil {
+		return fmt.Errorf("update top-up %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrTopUpNotFound
+	}
+	return nil
+}
+
+// Receipts lists an account's paid top-ups, newest first.
+func (s *Service) Receipts(ctx context.Context, accountID int64, limit int) ([]models.TopUp, error) {
+	var out []models.TopUp
+	err := s.db.WithContext(ctx).Where("account_id = ? AND status = ?", accountID, models.TopUpSucceeded).
+		Order("paid_at DESC, id").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// RecordEvent notes a Stripe event id. fresh is false when the id was seen
+// before: the event was already handled and needs no work.
+func (s *Service) RecordEvent(ctx context.Context, id, typ, objectID string) (fresh bool, err error) {
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&models.StripeEvent{ID: id, Type: typ, ObjectID: objectID, ReceivedAt: s.now()})
+	if res.Error != nil {
+		return false, fmt.Errorf("record stripe event %s: %w", id, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// ForgetEvent removes an event id, so that Stripe's redelivery is handled:
+// used when handling failed after the id was recorded.
+func (s *Service) ForgetEvent(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Where("id = ?", id).Delete(&models.StripeEvent{}).Error
+}
+
+// CustomerID returns the account's Stripe customer, or "" when none yet.
+func (s *Service) CustomerID(ctx context.Context, accountID int64) (string, error) {
+	var c models.StripeCustomer
+	err := s.db.WithContext(ctx).Where("account_id = ?", accountID).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", nil
+	}
+	return c.CustomerID, err
+}
+
+// SaveCustomerID stores the account's customer; the first one stored wins
+// and is returned.
+func (s *Service) SaveCustomerID(ctx context.Context, accountID int64, customerID string) (string, error) {
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&models.StripeCustomer{AccountID: accountID, CustomerID: customerID, CreatedAt: s.now()}).Error
+	if err != nil {
+		return "", fmt.Errorf("save stripe customer of account %d: %w", accountID, err)
+	}
+	return s.CustomerID(ctx, accountID)
+}
+
+// PayerOf returns the user who started a top-up.
+func (s *Service) PayerOf(ctx context.Context, t models.TopUp) (models.User, error) {
+	var u models.User
+	err := s.db.WithContext(ctx).Take(&u, t.UserID).Error
+	return u, err
+}

@@ -1,0 +1,118 @@
+package credits_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/mobayilo/mobayilo/internal/credits"
+	"github.com/mobayilo/mobayilo/internal/identity"
+	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/testenv"
+	"github.com/mobayilo/mobayilo/models"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+func TestValidateAmount_NamesTheMinimumForEachKindAndTheMaximum(t *testing.T) {
+	cases := []struct {
+		kind   models.AccountKind
+		amount int64
+		says   string
+	}{
+		{models.AccountIndividual, 499, "minimum top-up is $5.00"},
+		{models.AccountCompany, 9999, "minimum top-up is $100.00"},
+		{models.AccountIndividual, 100001, "maximum top-up is $1000.00"},
+	}
+	for _, c := range cases {
+		err := credits.ValidateAmount(c.kind, c.amount, 100000)
+		if !errors.Is(err, credits.ErrAmount) || err.Error() != "the "+c.says {
+			t.Errorf("%s %d: %v", c.kind, c.amount, err)
+		}
+	}
+	for _, ok := range []struct {
+		kind   models.AccountKind
+		amount int64
+	}{{models.AccountIndividual, 500}, {models.AccountCompany, 10000}, {models.AccountIndividual, 100000}} {
+		if err := credits.ValidateAmount(ok.kind, ok.amount, 100000); err != nil {
+			t.Errorf("%s %d refused: %v", ok.kind, ok.amount, err)
+		}
+	}
+}
+
+func TestStore_TopUpLifecycleEventDedupeAndCustomers(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		u, _, err := identity.New(db, ledger.New(db)).CreateUser(ctx, identity.NewUser{Email: "s@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := credits.New(db)
+		tu, err := s.Create(ctx, credits.NewTopUp{AccountID: u.AccountID, UserID: u.ID, AmountCents: 500})
+		if err != nil || tu.Status != models.TopUpAwaitingPayment {
+			t.Fatalf("create %+v, %v", tu, err)
+		}
+		if _, err := s.GetForAccount(ctx, u.AccountID+1, tu.ID); !errors.Is(err, credits.ErrTopUpNotFound) {
+			t.Fatalf("another account read the top-up: %v", err)
+		}
+		if err := s.RecordCheckout(ctx, tu.ID, "cs_1", "https://x/cs_1", time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.GetBySession(ctx, "cs_1"); err != nil || got.ID != tu.ID {
+			t.Fatalf("by session %+v, %v", got, err)
+		}
+		if err := s.RecordPayment(ctx, tu.ID, credits.Receipt{PaymentIntentID: "pi_1", CardBrand: "visa", CardLast4: "4242", LedgerEntryID: 1}); err != nil {
+			t.Fatal(err)
+		}
+		// A paid top-up never becomes expired.
+		if err := s.Finish(ctx, tu.ID, models.TopUpExpired, "late"); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := s.Receipts(ctx, u.AccountID, 10)
+		if err != nil || len(rs) != 1 || rs[0].Status != models.TopUpSucceeded || rs[0].CardLast4 != "4242" || rs[0].PaidAt == nil {
+			t.Fatalf("receipts %+v, %v", rs, err)
+		}
+
+		// Twenty concurrent deliveries of one event: one is fresh.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		fresh := 0
+		for range 20 {
+			wg.Go(func() {
+				f, err := s.RecordEvent(ctx, "evt_1", "checkout.session.completed", "cs_1")
+				if err != nil {
+					t.Error(err)
+				}
+				if f {
+					mu.Lock()
+					fresh++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if fresh != 1 {
+			t.Fatalf("%d deliveries were fresh, want 1", fresh)
+		}
+		if err := s.ForgetEvent(ctx, "evt_1"); err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := s.RecordEvent(ctx, "evt_1", "checkout.session.completed", "cs_1"); !f {
+			t.Fatal("a forgotten event was not fresh again")
+		}
+
+		if id, err := s.CustomerID(ctx, u.AccountID); err != nil || id != "" {
+			t.Fatalf("customer before creation %q, %v", id, err)
+		}
+		first, _ := s.SaveCustomerID(ctx, u.AccountID, "cus_a")
+		second, err := s.SaveCustomerID(ctx, u.AccountID, "cus_b")
+		if err != nil || first != "cus_a" || second != "cus_a" {
+			t.Fatalf("customers %q then %q, %v: the first must win", first, second, err)
+		}
+	})
+}

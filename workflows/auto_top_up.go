@@ -1,0 +1,473 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/mobayilo/mobayilo/activities"
+	"github.com/mobayilo/mobayilo/internal/providers"
+)
+
+// AutoTopUp payment states, as set in MobayiloPaymentState and reported by
+// the state query. Idle is query-only: nothing to find in the UI.
+const (
+	AutoTopUpIdle                = "idle"
+	AutoTopUpCharging            = "charging"
+	AutoTopUpNeedsAuthentication = "needs_authentication"
+	AutoTopUpFailed              = "failed"
+	AutoTopUpSucceeded           = "succeeded"
+)
+
+// AutoTopUpNeedsAttentionQuery is the visibility query that finds every
+// auto top-up waiting for a human: the admin page runs it and the RUNBOOK
+// documents it.
+const AutoTopUpNeedsAttentionQuery = `WorkflowType="AutoTopUp" AND ExecutionStatus="Running" AND MobayiloPaymentState IN ("failed","needs_authentication")`
+
+// Defaults for the knobs in AutoTopUpInput.
+const (
+	DefaultAutoTopUpCooldown         = 30 * time.Second
+	DefaultAutoTopUpRetryBackoff     = time.Hour
+	DefaultAutoTopUpMaxTries         = 3
+	DefaultAutoTopUpFailureWait      = 7 * 24 * time.Hour
+	DefaultAutoTopUpIdleTimeout      = 25 * time.Hour
+	DefaultAutoTopUpContinueAsNewAt  = 500
+	autoTopUpKeptAttempts            = 10
+	autoTopUpActivityStartToClose    = time.Minute
+	autoTopUpActivityMaximumAttempts = 10
+)
+
+// AutoTopUpInput starts (or continues) an account's AutoTopUp workflow.
+// Zero knobs take the defaults above; tests shorten them.
+type AutoTopUpInput struct {
+	AccountID int64
+	BaseURL   string
+	// Cooldown collects a burst of debits into one check.
+	Cooldown time.Duration
+	// RetryBackoff is the first wait after a soft decline; it doubles.
+	RetryBackoff time.Duration
+	// MaxTries bounds the charges per top-up on soft declines.
+	MaxTries int
+	// FailureWait is how long a failed auto top-up waits for a retry or a
+	// new card before the workflow closes.
+	FailureWait time.Duration
+	// IdleTimeout closes the workflow after this long with nothing to do;
+	// longer than a day, so the daily cap is never forgotten mid-day.
+	IdleTimeout time.Duration
+	// ContinueAsNewAfter bounds history: after this many signals and
+	// activities the workflow continues as new with its state.
+	ContinueAsNewAfter int
+	// Carried is the state of the previous run, after continue-as-new.
+	Carried *AutoTopUpState
+}
+
+// AutoTopUpAttempt is one charge as the state query reports it.
+type AutoTopUpAttempt struct {
+	AttemptID       string
+	AmountCents     int64
+	Outcome         string
+	DeclineCode     string
+	PaymentIntentID string
+	At              time.Time
+}
+
+// AutoTopUpState is the workflow's state: what the `state` query returns and
+// what continue-as-new carries.
+type AutoTopUpState struct {
+	AccountID   int64
+	State       string
+	AmountCents int64
+	// Seq numbers attempts across runs: attempt ids are <workflowID>-<Seq>.
+	Seq int
+	// Attempts holds the latest few, newest last.
+	Attempts        []AutoTopUpAttempt
+	LastError       string
+	LastPaymentID   string
+	NextAction      string
+	Day             string
+	DayCount        int
+	DayCents        int64
+	TotalCredited   int64
+	PendingDebit    bool
+	PendingRetry    bool
+	Events          int
+	ContinuedAsNew  int
+	LastChangedAt   time.Time
+	FailedAt        time.Time
+	CreditedEntries int
+}
+
+// AutoTopUpResult is how the workflow closed.
+type AutoTopUpResult struct {
+	State AutoTopUpState
+	// Reason is why it closed: "idle" or "failure_wait_expired".
+	Reason string
+}
+
+type autoTopUp struct {
+	in    AutoTopUpInput
+	id    string
+	st    AutoTopUpState
+	debit workflow.ReceiveChannel
+	retry workflow.ReceiveChannel
+	card  workflow.ReceiveChannel
+}
+
+// AutoTopUp charges an account's saved card when debits leave its balance
+// below the threshold: one workflow per account, started with
+// signal-with-start on a debit. A burst of debits is collected for a
+// cooldown and checked once; a daily cap bounds count and amount; soft
+// declines are retried a bounded number of times with backoff, hard ones and
+// authentication requests stop at once, and a failure waits for an
+// operator's retry or a new card before the workflow closes.
+func AutoTopUp(ctx workflow.Context, in AutoTopUpInput) (AutoTopUpResult, error) {
+	w := &autoTopUp{in: withAutoTopUpDefaults(in), id: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		debit: workflow.GetSignalChannel(ctx, SignalAutoTopUpDebit),
+		retry: workflow.GetSignalChannel(ctx, SignalAutoTopUpRetry),
+		card:  workflow.GetSignalChannel(ctx, SignalAutoTopUpCardUpdated)}
+	if in.Carried != nil {
+		w.st = *in.Carried
+		w.st.Events = 0
+		w.st.ContinuedAsNew++
+	} else {
+		w.st = AutoTopUpState{AccountID: in.AccountID, State: AutoTopUpIdle, NextAction: "wait for a debit below the threshold"}
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (AutoTopUpState, error) { return w.st, nil }); err != nil {
+		return AutoTopUpResult{}, err
+	}
+	if err := w.upsert(ctx); err != nil {
+		return AutoTopUpResult{}, err
+	}
+	if w.st.State == AutoTopUpFailed || w.st.State == AutoTopUpNeedsAuthentication {
+		if res, done, err := w.awaitFix(ctx); done || err != nil {
+			return res, err
+		}
+	}
+	for {
+		if w.st.Events >= w.in.ContinueAsNewAfter {
+			return w.continueAsNew(ctx)
+		}
+		if !w.st.PendingDebit && !w.waitForDebit(ctx) {
+			return AutoTopUpResult{State: w.st, Reason: "idle"}, nil
+		}
+		// Let the burst settle, then look at the balance once.
+		if err := workflow.Sleep(ctx, w.in.Cooldown); err != nil {
+			return AutoTopUpResult{}, err
+		}
+		w.drain(w.debit)
+		w.st.PendingDebit = false
+		if err := w.topUpIfBelow(ctx); err != nil {
+			return AutoTopUpResult{}, err
+		}
+		if w.st.State == AutoTopUpFailed || w.st.State == AutoTopUpNeedsAuthentication {
+			if res, done, err := w.awaitFix(ctx); done || err != nil {
+				return res, err
+			}
+		}
+	}
+}
+
+func withAutoTopUpDefaults(in AutoTopUpInput) AutoTopUpInput {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&in.Cooldown, DefaultAutoTopUpCooldown)
+	def(&in.RetryBackoff, DefaultAutoTopUpRetryBackoff)
+	def(&in.FailureWait, DefaultAutoTopUpFailureWait)
+	def(&in.IdleTimeout, DefaultAutoTopUpIdleTimeout)
+	if in.MaxTries <= 0 {
+		in.MaxTries = DefaultAutoTopUpMaxTries
+	}
+	if in.ContinueAsNewAfter <= 0 {
+		in.ContinueAsNewAfter = DefaultAutoTopUpContinueAsNewAt
+	}
+	return in
+}
+
+// waitForDebit blocks until a debit signal or the idle timeout; retry and
+// card-updated signals while idle are noted and answered by a fresh check.
+func (w *autoTopUp) waitForDebit(ctx workflow.Context) bool {
+	got := false
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(w.debit, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; got = true })
+	sel.AddReceive(w.retry, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; got = true })
+	sel.AddReceive(w.card, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; got = true })
+	sel.AddFuture(workflow.NewTimer(timerCtx, w.in.IdleTimeout), func(workflow.Future) {})
+	sel.Select(ctx)
+	// A signal that raced the idle timer must not be dropped by closing.
+	return got || w.drain(w.debit)+w.drain(w.retry)+w.drain(w.card) > 0
+}
+
+// drain consumes every signal already delivered on c.
+func (w *autoTopUp) drain(c workflow.ReceiveChannel) int {
+	n := 0
+	for c.ReceiveAsync(nil) {
+		n++
+	}
+	w.st.Events += n
+	return n
+}
+
+func (w *autoTopUp) activityCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: autoTopUpActivityStartToClose,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: autoTopUpActivityMaximumAttempts},
+	})
+}
+
+// topUpIfBelow checks settings and balance and, when the wallet is below
+// its threshold and the day's cap allows, runs one top-up: up to MaxTries
+// charges.
+func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
+	var a *activities.Activities
+	actx := w.activityCtx(ctx)
+	var chk activities.AutoTopUpCheck
+	w.st.Events++
+	if err := workflow.ExecuteActivity(actx, a.CheckAutoTopUp, w.st.AccountID).Get(ctx, &chk); err != nil {
+		// The database stayed unreachable through the activity's retries:
+		// skip this round rather than fail the workflow; the next debit
+		// (or retry) checks again.
+		w.st.LastError = "balance check failed: " + errorMessage(err)
+		return w.settle(ctx, AutoTopUpIdle, "balance check failed; the next debit checks again")
+	}
+	switch {
+	case !chk.Enabled:
+		return w.settle(ctx, AutoTopUpIdle, "auto top-up is off or has no card; nothing to do")
+	case !chk.Below():
+		return w.settle(ctx, AutoTopUpIdle, "balance is at or above the threshold; wait for a debit")
+	}
+	w.rollDay(ctx)
+	if w.st.DayCount+1 > chk.DailyMaxCount || w.st.DayCents+chk.AmountCents > chk.DailyMaxCents {
+		return w.settle(ctx, AutoTopUpIdle, fmt.Sprintf("daily cap reached (%d top-ups, %d cents today); the next debit after midnight UTC tries again", w.st.DayCount, w.st.DayCents))
+	}
+	w.st.AmountCents = chk.AmountCents
+	backoff := w.in.RetryBackoff
+	for try := 1; ; try++ {
+		w.st.Seq++
+		attemptID := fmt.Sprintf("%s-%d", w.id, w.st.Seq)
+		if err := w.setState(ctx, AutoTopUpCharging, "charging the saved card"); err != nil {
+			return err
+		}
+		var res providers.ChargeResult
+		w.st.Events++
+		err := workflow.ExecuteActivity(actx, a.ChargeAutoTopUp, activities.ChargeAutoTopUpInput{AttemptID: attemptID, AccountID: w.st.AccountID, AmountCents: chk.AmountCents}).Get(ctx, &res)
+		if err != nil {
+			// The provider stayed unreachable through every activity retry,
+			// or there is no card: a failure for a human to look at.
+			w.record(ctx, attemptID, chk.AmountCents, providers.ChargeResult{Outcome: "error", Message: errorMessage(err)})
+			return w.fail(ctx, AutoTopUpFailed, activities.NoticeDeclined, errorMessage(err), false, try == 1)
+		}
+		w.record(ctx, attemptID, chk.AmountCents, res)
+		switch res.Outcome {
+		case providers.ChargeSucceeded:
+			return w.credit(ctx, attemptID, chk.AmountCents, res.PaymentIntentID)
+		case providers.ChargeNeedsAuthentication:
+			return w.fail(ctx, AutoTopUpNeedsAuthentication, activities.NoticeNeedsAuthentication, declineText(res), false, true)
+		case providers.ChargeHardDecline:
+			return w.fail(ctx, AutoTopUpFailed, activities.NoticeDeclined, declineText(res), false, try == 1)
+		}
+		// Soft decline: tell the owner at the first one, then back off.
+		if try >= w.in.MaxTries {
+			return w.fail(ctx, AutoTopUpFailed, activities.NoticeDeclined, declineText(res), false, try == 1)
+		}
+		if try == 1 {
+			if err := w.notify(ctx, activities.NoticeDeclined, declineText(res), true); err != nil {
+				return err
+			}
+		}
+		w.st.LastError = declineText(res)
+		w.st.NextAction = fmt.Sprintf("retry %d of %d after %s", try+1, w.in.MaxTries, backoff)
+		if err := workflow.Sleep(ctx, backoff); err != nil {
+			return err
+		}
+		backoff *= 2
+	}
+}
+
+func (w *autoTopUp) credit(ctx workflow.Context, attemptID string, amount int64, pi string) error {
+	var a *activities.Activities
+	var balance int64
+	w.st.Events++
+	// The card was charged: the credit must land, so it retries without a
+	// limit (a stuck credit shows as a pending activity in the UI).
+	cctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: autoTopUpActivityStartToClose,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Minute},
+	})
+	if err := workflow.ExecuteActivity(cctx, a.CreditAutoTopUp, activities.CreditAutoTopUpInput{
+		AttemptID: attemptID, AccountID: w.st.AccountID, AmountCents: amount, PaymentIntentID: pi}).Get(ctx, &balance); err != nil {
+		return err
+	}
+	w.st.DayCount++
+	w.st.DayCents += amount
+	w.st.TotalCredited += amount
+	w.st.CreditedEntries++
+	w.st.LastPaymentID = pi
+	w.st.LastError = ""
+	w.st.FailedAt = time.Time{}
+	return w.setState(ctx, AutoTopUpSucceeded, fmt.Sprintf("credited; balance now %d cents; wait for a debit below the threshold", balance))
+}
+
+// fail records a failed top-up, emails the owner when tell is set (the
+// first failure of this top-up) and leaves the workflow waiting for a fix.
+func (w *autoTopUp) fail(ctx workflow.Context, state string, notice activities.AutoTopUpNotice, reason string, willRetry, tell bool) error {
+	w.st.LastError = reason
+	w.st.FailedAt = workflow.Now(ctx)
+	next := "wait for an operator's retry signal or a new card"
+	if state == AutoTopUpNeedsAuthentication {
+		next = "wait for the owner to pay on-session or save a new card; never retried automatically"
+	}
+	if err := w.setState(ctx, state, next); err != nil {
+		return err
+	}
+	if tell {
+		return w.notify(ctx, notice, reason, willRetry)
+	}
+	return nil
+}
+
+func (w *autoTopUp) notify(ctx workflow.Context, notice activities.AutoTopUpNotice, reason string, willRetry bool) error {
+	var a *activities.Activities
+	w.st.Events++
+	err := workflow.ExecuteActivity(w.activityCtx(ctx), a.NotifyAutoTopUp, activities.NotifyAutoTopUpInput{
+		AccountID: w.st.AccountID, Notice: notice, AmountCents: w.st.AmountCents, Reason: reason, WillRetry: willRetry, BaseURL: w.in.BaseURL}).Get(ctx, nil)
+	if err != nil {
+		// Mail being down must not stop the payment logic; the banner and
+		// the admin page still show the problem.
+		workflow.GetLogger(ctx).Warn("auto top-up email not sent", "account_id", w.st.AccountID, "error", err)
+	}
+	return nil
+}
+
+// awaitFix waits after a failure for an operator's retry or a new card, up
+// to FailureWait; done means the workflow should close with res.
+func (w *autoTopUp) awaitFix(ctx workflow.Context) (res AutoTopUpResult, done bool, err error) {
+	for {
+		if w.st.Events >= w.in.ContinueAsNewAfter {
+			res, err = w.continueAsNew(ctx)
+			return res, true, err
+		}
+		fixed := w.st.PendingRetry
+		if !fixed {
+			timerCtx, cancel := workflow.WithCancel(ctx)
+			deadline := w.st.FailedAt.Add(w.in.FailureWait).Sub(workflow.Now(ctx))
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(w.retry, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; fixed = true })
+			sel.AddReceive(w.card, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; fixed = true })
+			// Debits while failed change nothing: the card is the problem.
+			sel.AddReceive(w.debit, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++ })
+			sel.AddFuture(workflow.NewTimer(timerCtx, max(deadline, time.Second)), func(workflow.Future) {})
+			sel.Select(ctx)
+			cancel()
+			if !fixed && w.drain(w.retry)+w.drain(w.card) > 0 {
+				fixed = true // raced the deadline
+			}
+			if !fixed && !workflow.Now(ctx).Before(w.st.FailedAt.Add(w.in.FailureWait)) {
+				w.st.NextAction = "closed: no retry or new card arrived in time; the next debit starts afresh"
+				return AutoTopUpResult{State: w.st, Reason: "failure_wait_expired"}, true, nil
+			}
+			if !fixed {
+				continue
+			}
+		}
+		w.st.PendingRetry = false
+		w.drain(w.retry)
+		w.drain(w.card)
+		w.drain(w.debit)
+		if err := w.topUpIfBelow(ctx); err != nil {
+			return AutoTopUpResult{}, true, err
+		}
+		if w.st.State != AutoTopUpFailed && w.st.State != AutoTopUpNeedsAuthentication {
+			return AutoTopUpResult{}, false, nil
+		}
+	}
+}
+
+// continueAsNew carries the state into a fresh run once every signal
+// delivered so far is accounted for, so none is lost.
+func (w *autoTopUp) continueAsNew(ctx workflow.Context) (AutoTopUpResult, error) {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return AutoTopUpResult{}, err
+	}
+	if w.drain(w.debit) > 0 {
+		w.st.PendingDebit = true
+	}
+	if w.drain(w.retry)+w.drain(w.card) > 0 && (w.st.State == AutoTopUpFailed || w.st.State == AutoTopUpNeedsAuthentication) {
+		w.st.PendingRetry = true
+	}
+	next := w.in
+	carried := w.st
+	next.Carried = &carried
+	return AutoTopUpResult{}, workflow.NewContinueAsNewError(ctx, AutoTopUp, next)
+}
+
+func (w *autoTopUp) rollDay(ctx workflow.Context) {
+	if day := workflow.Now(ctx).UTC().Format("2006-01-02"); day != w.st.Day {
+		w.st.Day, w.st.DayCount, w.st.DayCents = day, 0, 0
+	}
+}
+
+func (w *autoTopUp) record(ctx workflow.Context, attemptID string, amount int64, res providers.ChargeResult) {
+	w.st.Attempts = append(w.st.Attempts, AutoTopUpAttempt{AttemptID: attemptID, AmountCents: amount, Outcome: string(res.Outcome),
+		DeclineCode: res.DeclineCode, PaymentIntentID: res.PaymentIntentID, At: workflow.Now(ctx)})
+	if n := len(w.st.Attempts); n > autoTopUpKeptAttempts {
+		w.st.Attempts = append([]AutoTopUpAttempt(nil), w.st.Attempts[n-autoTopUpKeptAttempts:]...)
+	}
+	if res.PaymentIntentID != "" {
+		w.st.LastPaymentID = res.PaymentIntentID
+	}
+}
+
+// settle ends a check that charged nothing. A success or failure stays
+// visible in the search attribute until the next charge.
+func (w *autoTopUp) settle(ctx workflow.Context, state, next string) error {
+	w.st.NextAction = next
+	if w.st.State == AutoTopUpCharging || w.st.State == AutoTopUpIdle {
+		w.st.State = state
+	}
+	if w.st.State == AutoTopUpFailed || w.st.State == AutoTopUpNeedsAuthentication {
+		// Balance recovered or auto top-up turned off after a failure: the
+		// failure is moot.
+		return w.setState(ctx, AutoTopUpIdle, next)
+	}
+	return nil
+}
+
+func (w *autoTopUp) setState(ctx workflow.Context, state, next string) error {
+	w.st.State = state
+	w.st.NextAction = next
+	w.st.LastChangedAt = workflow.Now(ctx)
+	return w.upsert(ctx)
+}
+
+func (w *autoTopUp) upsert(ctx workflow.Context) error {
+	ups := []temporal.SearchAttributeUpdate{AttrAccountID.ValueSet(fmt.Sprint(w.st.AccountID))}
+	if w.st.State != AutoTopUpIdle && w.st.State != "" {
+		ups = append(ups, AttrPaymentState.ValueSet(w.st.State), AttrAmountCents.ValueSet(w.st.AmountCents))
+	} else {
+		ups = append(ups, AttrPaymentState.ValueUnset())
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, ups...)
+}
+
+func declineText(r providers.ChargeResult) string {
+	if r.Message != "" && r.DeclineCode != "" {
+		return fmt.Sprintf("%s: %s", r.DeclineCode, r.Message)
+	}
+	return string(r.Outcome) + " " + r.DeclineCode
+}
+
+func errorMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Error()
+	}
+	return err.Error()
+}

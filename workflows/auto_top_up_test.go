@@ -1,0 +1,366 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/mobayilo/mobayilo/activities"
+	"github.com/mobayilo/mobayilo/internal/providers"
+	"github.com/mobayilo/mobayilo/workflows"
+)
+
+const testAccount int64 = 42
+
+// wallet is a fake account behind the AutoTopUp activities: its balance,
+// settings and card, and a record of every charge, credit and email.
+type wallet struct {
+	env       *testsuite.TestWorkflowEnvironment
+	balance   int64
+	enabled   bool
+	threshold int64
+	amount    int64
+	maxCount  int
+	maxCents  int64
+	// card decides each charge's outcome; outcomes, when set, are used in
+	// order first.
+	card     providers.ChargeOutcome
+	outcomes []providers.ChargeOutcome
+	charges  []activities.ChargeAutoTopUpInput
+	chargeAt []time.Time
+	credits  map[string]int64
+	notices  []activities.NotifyAutoTopUpInput
+}
+
+func newWallet() *wallet {
+	return &wallet{balance: 100, enabled: true, threshold: 200, amount: 2000, maxCount: 3, maxCents: 6000,
+		card: providers.ChargeSucceeded, credits: map[string]int64{}}
+}
+
+// run executes AutoTopUp with the fake wallet; setup schedules signals.
+func (w *wallet) run(t *testing.T, in workflows.AutoTopUpInput, setup func(env *testsuite.TestWorkflowEnvironment)) (workflows.AutoTopUpResult, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	w.env = env
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.AutoTopUpWorkflowID(testAccount)})
+	env.RegisterActivity(&activities.Activities{})
+	var a *activities.Activities
+	env.OnActivity(a.CheckAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, id int64) (activities.AutoTopUpCheck, error) {
+		return activities.AutoTopUpCheck{Enabled: w.enabled, HasCard: true, AvailableCents: w.balance, ThresholdCents: w.threshold,
+			AmountCents: w.amount, DailyMaxCount: w.maxCount, DailyMaxCents: w.maxCents}, nil
+	})
+	env.OnActivity(a.ChargeAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChargeAutoTopUpInput) (providers.ChargeResult, error) {
+		w.charges = append(w.charges, in)
+		w.chargeAt = append(w.chargeAt, env.Now())
+		out := w.card
+		if len(w.outcomes) > 0 {
+			out, w.outcomes = w.outcomes[0], w.outcomes[1:]
+		}
+		res := providers.ChargeResult{PaymentIntentID: "pi_" + in.AttemptID, Outcome: out}
+		switch out {
+		case providers.ChargeHardDecline:
+			res.DeclineCode, res.Message = "generic_decline", "Your card was declined."
+		case providers.ChargeSoftDecline:
+			res.DeclineCode, res.Message = "insufficient_funds", "Your card has insufficient funds."
+		case providers.ChargeNeedsAuthentication:
+			res.DeclineCode = "authentication_required"
+		}
+		return res, nil
+	})
+	env.OnActivity(a.CreditAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CreditAutoTopUpInput) (int64, error) {
+		if _, dup := w.credits[in.PaymentIntentID]; !dup {
+			w.credits[in.PaymentIntentID] = in.AmountCents
+			w.balance += in.AmountCents
+		}
+		return w.balance, nil
+	})
+	env.OnActivity(a.NotifyAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.NotifyAutoTopUpInput) error {
+		w.notices = append(w.notices, in)
+		return nil
+	})
+	if in.AccountID == 0 {
+		in.AccountID = testAccount
+	}
+	if setup != nil {
+		setup(env)
+	}
+	env.ExecuteWorkflow(workflows.AutoTopUp, in)
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	var res workflows.AutoTopUpResult
+	err := env.GetWorkflowError()
+	if err == nil {
+		if err := env.GetWorkflowResult(&res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res, err
+}
+
+// debitAt schedules a debit of cents at offset, then the debit signal, as
+// the ledger hook would send it.
+func (w *wallet) debitAt(env *testsuite.TestWorkflowEnvironment, offset time.Duration, cents int64) {
+	env.RegisterDelayedCallback(func() {
+		w.balance -= cents
+		env.SignalWorkflow(workflows.SignalAutoTopUpDebit, nil)
+	}, offset)
+}
+
+func (w *wallet) totalCredited() int64 {
+	var n int64
+	for _, c := range w.credits {
+		n += c
+	}
+	return n
+}
+
+func TestAutoTopUp_DebitBelowThresholdChargesOnceAndCreditsOnce(t *testing.T) {
+	w := newWallet()
+	res, err := w.run(t, workflows.AutoTopUpInput{BaseURL: "https://app.example"}, func(env *testsuite.TestWorkflowEnvironment) {
+		w.debitAt(env, 0, 0)
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 1 || w.charges[0].AttemptID != "auto-top-up-42-1" || w.charges[0].AmountCents != 2000 {
+		t.Fatalf("charges %+v, want one of 2000 cents with attempt id auto-top-up-42-1", w.charges)
+	}
+	if w.totalCredited() != 2000 || len(w.credits) != 1 || w.balance != 2100 {
+		t.Fatalf("credits %v, balance %d; want one credit of 2000 and a balance of 2100", w.credits, w.balance)
+	}
+	if res.State.State != workflows.AutoTopUpSucceeded || res.Reason != "idle" || res.State.LastPaymentID != "pi_auto-top-up-42-1" {
+		t.Fatalf("result %+v, want succeeded and closed when idle", res)
+	}
+	if len(w.notices) != 0 {
+		t.Fatalf("a successful top-up sent %d emails", len(w.notices))
+	}
+}
+
+func TestAutoTopUp_BalanceAboveThresholdChargesNothing(t *testing.T) {
+	w := newWallet()
+	w.balance = 500
+	res, err := w.run(t, workflows.AutoTopUpInput{}, func(env *testsuite.TestWorkflowEnvironment) { w.debitAt(env, 0, 0) })
+	if err != nil || len(w.charges) != 0 || res.State.State != workflows.AutoTopUpIdle {
+		t.Fatalf("err %v, %d charges, state %q; want no charge and idle", err, len(w.charges), res.State.State)
+	}
+}
+
+func TestAutoTopUp_BurstOfTwentyDebitsChargesExactlyOnce(t *testing.T) {
+	w := newWallet()
+	w.balance = 1000
+	// Generous caps, and a burst so deep that even after one top-up the
+	// wallet stays low: only the cooldown keeps it at one charge.
+	w.maxCount, w.maxCents = 10, 100000
+	_, err := w.run(t, workflows.AutoTopUpInput{Cooldown: 30 * time.Second}, func(env *testsuite.TestWorkflowEnvironment) {
+		for i := 0; i < 20; i++ {
+			w.debitAt(env, time.Duration(i)*time.Second, 200)
+		}
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 1 || len(w.credits) != 1 {
+		t.Fatalf("%d charges and %d credits for a burst of 20 debits, want exactly one of each", len(w.charges), len(w.credits))
+	}
+}
+
+func TestAutoTopUp_SoftDeclineIsRetriedWithBackoffThenSucceeds(t *testing.T) {
+	w := newWallet()
+	w.outcomes = []providers.ChargeOutcome{providers.ChargeSoftDecline, providers.ChargeSoftDecline, providers.ChargeSucceeded}
+	res, err := w.run(t, workflows.AutoTopUpInput{RetryBackoff: time.Hour}, func(env *testsuite.TestWorkflowEnvironment) { w.debitAt(env, 0, 0) })
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 3 || len(w.credits) != 1 || w.totalCredited() != 2000 {
+		t.Fatalf("%d charges, credits %v; want 3 charges and one credit", len(w.charges), w.credits)
+	}
+	ids := map[string]bool{}
+	for _, c := range w.charges {
+		ids[c.AttemptID] = true
+	}
+	if len(ids) != 3 {
+		t.Fatalf("attempt ids %v, want a fresh id (and Idempotency-Key) per try", ids)
+	}
+	for i, want := range []time.Duration{time.Hour, 2 * time.Hour} {
+		if got := w.chargeAt[i+1].Sub(w.chargeAt[i]); got < want {
+			t.Errorf("try %d came %s after the previous one, want at least %s", i+2, got, want)
+		}
+	}
+	if len(w.notices) != 1 || w.notices[0].Notice != activities.NoticeDeclined || !w.notices[0].WillRetry {
+		t.Fatalf("notices %+v, want one email at the first decline saying we retry", w.notices)
+	}
+	if res.State.State != workflows.AutoTopUpSucceeded {
+		t.Fatalf("state %q, want succeeded", res.State.State)
+	}
+}
+
+func TestAutoTopUp_SoftDeclinesRunOutIntoFailedAndTellTheOwnerOnlyOnce(t *testing.T) {
+	w := newWallet()
+	w.card = providers.ChargeSoftDecline
+	res, err := w.run(t, workflows.AutoTopUpInput{MaxTries: 3, FailureWait: 48 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
+		w.debitAt(env, 0, 0)
+		w.debitAt(env, 10*time.Hour, 10)
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 3 || len(w.credits) != 0 || len(w.notices) != 1 {
+		t.Fatalf("%d charges, %d credits, %d emails; want 3 tries, no credit, one email", len(w.charges), len(w.credits), len(w.notices))
+	}
+	if res.State.State != workflows.AutoTopUpFailed || res.Reason != "failure_wait_expired" {
+		t.Fatalf("result %+v, want failed and closed after the failure wait", res)
+	}
+}
+
+func TestAutoTopUp_HardDeclineStopsAtOnce(t *testing.T) {
+	w := newWallet()
+	w.card = providers.ChargeHardDecline
+	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
+		w.debitAt(env, 0, 0)
+		w.debitAt(env, time.Hour, 10) // later debits do not charge a dead card again
+		w.debitAt(env, 30*time.Hour, 10)
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 1 || len(w.credits) != 0 {
+		t.Fatalf("%d charges and %d credits after a hard decline, want 1 and 0", len(w.charges), len(w.credits))
+	}
+	if len(w.notices) != 1 || w.notices[0].Notice != activities.NoticeDeclined || w.notices[0].WillRetry {
+		t.Fatalf("notices %+v, want one decline email that promises no retry", w.notices)
+	}
+	if res.State.State != workflows.AutoTopUpFailed || res.State.LastError == "" || res.Reason != "failure_wait_expired" {
+		t.Fatalf("result %+v, want failed with the decline as last error", res)
+	}
+}
+
+func TestAutoTopUp_AuthenticationRequiredWaitsForTheOwnerAndIsNeverRetried(t *testing.T) {
+	w := newWallet()
+	w.card = providers.ChargeNeedsAuthentication
+	var queried workflows.AutoTopUpState
+	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
+		w.debitAt(env, 0, 0)
+		env.RegisterDelayedCallback(func() {
+			v, err := env.QueryWorkflow(workflows.QueryState)
+			if err != nil {
+				t.Errorf("query: %v", err)
+				return
+			}
+			if err := v.Get(&queried); err != nil {
+				t.Error(err)
+			}
+		}, 5*time.Hour)
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 1 || len(w.credits) != 0 {
+		t.Fatalf("%d charges, %d credits; want one charge and no credit", len(w.charges), len(w.credits))
+	}
+	if len(w.notices) != 1 || w.notices[0].Notice != activities.NoticeNeedsAuthentication {
+		t.Fatalf("notices %+v, want one needs-authentication email", w.notices)
+	}
+	if queried.State != workflows.AutoTopUpNeedsAuthentication || len(queried.Attempts) != 1 || queried.NextAction == "" || queried.LastPaymentID == "" {
+		t.Fatalf("state query gave %+v, want needs_authentication with the attempt, Stripe id and next action", queried)
+	}
+	if res.State.State != workflows.AutoTopUpNeedsAuthentication {
+		t.Fatalf("closed in state %q", res.State.State)
+	}
+}
+
+func TestAutoTopUp_DailyCapLimitsChargesUntilTheNextDay(t *testing.T) {
+	w := newWallet()
+	w.maxCount = 2
+	_, err := w.run(t, workflows.AutoTopUpInput{}, func(env *testsuite.TestWorkflowEnvironment) {
+		start := env.Now().UTC()
+		nextDay := start.Truncate(24 * time.Hour).Add(24*time.Hour + time.Hour).Sub(start)
+		// Each debit takes the wallet back below the threshold.
+		for i := 0; i < 4; i++ {
+			w.debitAt(env, time.Duration(i)*time.Minute*5, 2000)
+		}
+		w.debitAt(env, nextDay, 2000)
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 3 {
+		t.Fatalf("%d charges, want 2 on the first day (the cap) and 1 the next", len(w.charges))
+	}
+	if d0, d1 := w.chargeAt[1].UTC().Format("2006-01-02"), w.chargeAt[2].UTC().Format("2006-01-02"); d0 == d1 {
+		t.Fatalf("the third charge came on %s, the same day as the second", d1)
+	}
+}
+
+func TestAutoTopUp_AdminRetryAfterFailureChargesTheNewCard(t *testing.T) {
+	w := newWallet()
+	w.card = providers.ChargeHardDecline
+	res, err := w.run(t, workflows.AutoTopUpInput{}, func(env *testsuite.TestWorkflowEnvironment) {
+		w.debitAt(env, 0, 0)
+		env.RegisterDelayedCallback(func() {
+			w.card = providers.ChargeSucceeded
+			env.SignalWorkflow(workflows.SignalAutoTopUpRetry, nil)
+		}, 3*time.Hour)
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 2 || len(w.credits) != 1 || w.totalCredited() != 2000 {
+		t.Fatalf("%d charges, credits %v; want the retry to credit once", len(w.charges), w.credits)
+	}
+	if w.charges[0].AttemptID == w.charges[1].AttemptID {
+		t.Fatal("the retry reused the failed attempt's id")
+	}
+	if res.State.State != workflows.AutoTopUpSucceeded || res.State.LastError != "" {
+		t.Fatalf("result %+v, want succeeded with the error cleared", res)
+	}
+}
+
+func TestAutoTopUp_ContinuesAsNewCarryingItsState(t *testing.T) {
+	w := newWallet()
+	w.maxCount = 10
+	w.maxCents = 100000
+	_, err := w.run(t, workflows.AutoTopUpInput{ContinueAsNewAfter: 8}, func(env *testsuite.TestWorkflowEnvironment) {
+		for i := 0; i < 3; i++ {
+			w.debitAt(env, time.Duration(i)*time.Hour, 2000)
+		}
+	})
+	var can *workflow.ContinueAsNewError
+	if !errors.As(err, &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", err)
+	}
+	var next workflows.AutoTopUpInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	c := next.Carried
+	if c == nil || next.AccountID != testAccount {
+		t.Fatalf("next run's input %+v carries no state", next)
+	}
+	if c.Seq != len(w.charges) || c.TotalCredited != w.totalCredited() || c.DayCount != len(w.credits) || c.Day == "" {
+		t.Fatalf("carried %+v after %d charges and %d credited, want the attempt sequence, totals and daily counters", c, len(w.charges), w.totalCredited())
+	}
+	// The next run continues the attempt sequence, so attempt ids (and
+	// Stripe keys) never repeat across runs.
+	w2 := newWallet()
+	w2.maxCount, w2.maxCents = 10, 100000
+	res, err := w2.run(t, next, func(env *testsuite.TestWorkflowEnvironment) { w2.debitAt(env, 0, 0) })
+	if err != nil {
+		t.Fatalf("second run failed: %v", err)
+	}
+	if want := fmt.Sprintf("auto-top-up-42-%d", c.Seq+1); len(w2.charges) != 1 || w2.charges[0].AttemptID != want {
+		t.Fatalf("second run charged %+v, want attempt %s", w2.charges, want)
+	}
+	if res.State.ContinuedAsNew != 1 || res.State.TotalCredited != c.TotalCredited+2000 {
+		t.Fatalf("second run's state %+v", res.State)
+	}
+}

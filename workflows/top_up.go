@@ -1,0 +1,259 @@
+package workflows
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/mobayilo/mobayilo/activities"
+	"github.com/mobayilo/mobayilo/models"
+)
+
+// TopUp: one workflow per top-up through Stripe Checkout. It opens the
+// checkout session, waits for the webhook's signal or the session's expiry,
+// and on payment credits the wallet once (the ledger key is the
+// PaymentIntent id), stores the receipt and mails it.
+
+// Stripe's checkout.session events, as the webhook signals them.
+const (
+	EventCheckoutCompleted              = "checkout.session.completed"
+	EventCheckoutAsyncPaymentSucceeded  = "checkout.session.async_payment_succeeded"
+	EventCheckoutAsyncPaymentFailed     = "checkout.session.async_payment_failed"
+	EventCheckoutExpired                = "checkout.session.expired"
+	checkoutPaymentStatusPaid           = "paid"
+	checkoutPaymentStatusNoPaymentNeeds = "no_payment_required"
+)
+
+// TopUpExpiryGrace is how long after the session's expiry the workflow
+// still waits, so a checkout.session.expired (or a late payment) event in
+// flight is not cut off by the timer.
+const TopUpExpiryGrace = 5 * time.Minute
+
+// TopUpInput describes a top-up the API has stored.
+type TopUpInput struct {
+	TopUpID     string
+	AccountID   int64
+	AmountCents int64
+	// BaseURL is PUBLIC_BASE_URL, where checkout returns the payer.
+	BaseURL string
+}
+
+// TopUpResult is the top-up's final state.
+type TopUpResult struct {
+	// State is succeeded, expired or failed (the Payment* constants).
+	State             string
+	PaymentIntentID   string
+	BalanceAfterCents int64
+	Reason            string
+}
+
+// CheckoutEvent is the SignalTopUpCheckoutEvent payload: what the webhook
+// read from one verified checkout.session.* event.
+type CheckoutEvent struct {
+	EventID         string
+	Type            string
+	SessionID       string
+	PaymentIntentID string
+	// PaymentStatus is the session's payment_status: paid, unpaid (an
+	// asynchronous method still processing) or no_payment_required.
+	PaymentStatus string
+}
+
+// CheckoutLink is UpdateTopUpCheckoutURL's answer.
+type CheckoutLink struct {
+	URL       string
+	SessionID string
+	ExpiresAt time.Time
+}
+
+// TopUpState is what the `state` query returns.
+type TopUpState struct {
+	TopUpID           string
+	AccountID         int64
+	AmountCents       int64
+	State             string
+	CheckoutSessionID string
+	CheckoutURL       string
+	ExpiresAt         time.Time
+	PaymentIntentID   string
+	// Processing: checkout completed with an asynchronous payment method
+	// that has not settled yet.
+	Processing        bool
+	EventsSeen        int
+	LastEvent         string
+	LastError         string
+	BalanceAfterCents int64
+	// NextAction says what the workflow waits for, in words.
+	NextAction string
+}
+
+// topUp is the workflow's state with its small decisions.
+type topUp struct {
+	st TopUpState
+	// outcome is set once: paid, expired or failed.
+	outcome string
+	reason  string
+}
+
+// errCheckoutFailed answers the update when no checkout could be opened.
+var errCheckoutFailed = errors.New("the checkout could not be opened; try again")
+
+// TopUp runs one top-up to a final state.
+func TopUp(ctx workflow.Context, in TopUpInput) (TopUpResult, error) {
+	s := &topUp{st: TopUpState{TopUpID: in.TopUpID, AccountID: in.AccountID, AmountCents: in.AmountCents,
+		State: PaymentAwaiting, NextAction: "open the checkout session"}}
+	log := workflow.GetLogger(ctx)
+	if err := s.publish(ctx); err != nil {
+		return TopUpResult{}, err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (TopUpState, error) { return s.st, nil }); err != nil {
+		return TopUpResult{}, err
+	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateTopUpCheckoutURL, s.checkoutLink); err != nil {
+		return TopUpResult{}, err
+	}
+
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 5},
+	})
+	var a *activities.Activities
+	var co activities.CreateTopUpCheckoutResult
+	if err := workflow.ExecuteActivity(actx, a.CreateTopUpCheckout, activities.CreateTopUpCheckoutInput{TopUpID: in.TopUpID, BaseURL: in.BaseURL}).Get(ctx, &co); err != nil {
+		s.st.LastError = err.Error()
+		s.decide(PaymentFailed, "checkout could not be opened")
+	} else {
+		s.st.CheckoutSessionID, s.st.CheckoutURL, s.st.ExpiresAt = co.SessionID, co.URL, co.ExpiresAt
+		s.st.NextAction = "wait for the payer to pay at checkout (webhook signal) or for the session to expire"
+		s.await(ctx, co.ExpiresAt.Add(TopUpExpiryGrace))
+	}
+
+	// Money-moving and recording steps retry until they succeed: a payment
+	// Stripe took must reach the wallet.
+	settle := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
+	res := TopUpResult{PaymentIntentID: s.st.PaymentIntentID, Reason: s.reason}
+	if s.outcome == PaymentSucceeded {
+		s.st.NextAction = "credit the wallet"
+		var cr activities.CreditTopUpResult
+		if err := workflow.ExecuteActivity(settle, a.CreditTopUp, activities.CreditTopUpInput{TopUpID: in.TopUpID, PaymentIntentID: s.st.PaymentIntentID}).Get(ctx, &cr); err != nil {
+			// Only a permanent refusal gets here; ops must look.
+			s.st.LastError = err.Error()
+			s.st.State, s.st.NextAction = PaymentFailed, "ops: the payment was taken but the ledger refused the credit"
+			_ = s.publish(ctx)
+			return TopUpResult{}, err
+		}
+		s.st.BalanceAfterCents, res.BalanceAfterCents = cr.BalanceAfterCents, cr.BalanceAfterCents
+		s.st.State = PaymentSucceeded
+		if err := workflow.ExecuteActivity(actx, a.EmailTopUpReceipt, in.TopUpID).Get(ctx, nil); err != nil {
+			// The receipt stays on the Credits page; the credit stands.
+			log.Warn("receipt email failed", "topup_id", in.TopUpID, "error", err)
+		}
+	} else {
+		s.st.State = s.outcome
+		if err := workflow.ExecuteActivity(settle, a.FinishTopUp, activities.FinishTopUpInput{TopUpID: in.TopUpID,
+			Status: models.TopUpStatus(s.outcome), Reason: s.reason}).Get(ctx, nil); err != nil {
+			return TopUpResult{}, err
+		}
+	}
+	s.st.NextAction = "none"
+	res.State = s.st.State
+	if err := s.publish(ctx); err != nil {
+		return TopUpResult{}, err
+	}
+	// A checkout-url update still in flight must get its answer.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return TopUpResult{}, err
+	}
+	return res, nil
+}
+
+// checkoutLink answers UpdateTopUpCheckoutURL once the session exists.
+func (s *topUp) checkoutLink(ctx workflow.Context) (CheckoutLink, error) {
+	if err := workflow.Await(ctx, func() bool { return s.st.CheckoutURL != "" || s.outcome != "" }); err != nil {
+		return CheckoutLink{}, err
+	}
+	if s.st.CheckoutURL == "" {
+		return CheckoutLink{}, temporal.NewApplicationError(errCheckoutFailed.Error(), "CheckoutFailed")
+	}
+	return CheckoutLink{URL: s.st.CheckoutURL, SessionID: s.st.CheckoutSessionID, ExpiresAt: s.st.ExpiresAt}, nil
+}
+
+// await waits for a deciding checkout event, or until deadline: then the
+// top-up has expired.
+func (s *topUp) await(ctx workflow.Context, deadline time.Time) {
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	wait := deadline.Sub(workflow.Now(ctx))
+	if wait < time.Second {
+		wait = time.Second
+	}
+	timer := workflow.NewTimer(timerCtx, wait)
+	events := workflow.GetSignalChannel(ctx, SignalTopUpCheckoutEvent)
+	for s.outcome == "" {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
+			var ev CheckoutEvent
+			c.Receive(ctx, &ev)
+			s.onEvent(ev)
+		})
+		sel.AddFuture(timer, func(workflow.Future) { s.decide(PaymentExpired, "checkout session expired unpaid") })
+		sel.Select(ctx)
+	}
+}
+
+// onEvent applies one webhook event. Events may repeat and arrive in any
+// order; the first that decides wins, and a payment beats everything.
+func (s *topUp) onEvent(ev CheckoutEvent) {
+	s.st.EventsSeen++
+	s.st.LastEvent = ev.Type
+	if ev.SessionID != "" && s.st.CheckoutSessionID != "" && ev.SessionID != s.st.CheckoutSessionID {
+		s.st.LastError = "ignored an event for another checkout session: " + ev.SessionID
+		return
+	}
+	if ev.PaymentIntentID != "" && s.st.PaymentIntentID == "" {
+		s.st.PaymentIntentID = ev.PaymentIntentID
+	}
+	switch ev.Type {
+	case EventCheckoutCompleted:
+		if ev.PaymentStatus == checkoutPaymentStatusPaid || ev.PaymentStatus == checkoutPaymentStatusNoPaymentNeeds {
+			s.paid(ev)
+			return
+		}
+		s.st.Processing = true
+		s.st.NextAction = "wait for the asynchronous payment to settle (async_payment_succeeded or _failed)"
+	case EventCheckoutAsyncPaymentSucceeded:
+		s.paid(ev)
+	case EventCheckoutAsyncPaymentFailed:
+		s.decide(PaymentFailed, "the payment failed")
+	case EventCheckoutExpired:
+		s.decide(PaymentExpired, "checkout session expired unpaid")
+	}
+}
+
+func (s *topUp) paid(ev CheckoutEvent) {
+	if s.st.PaymentIntentID == "" {
+		s.st.LastError = ev.Type + " carried no payment intent"
+		return
+	}
+	s.decide(PaymentSucceeded, "")
+}
+
+func (s *topUp) decide(outcome, reason string) {
+	if s.outcome == "" {
+		s.outcome, s.reason = outcome, reason
+	}
+}
+
+// publish updates the search attributes ops query by.
+func (s *topUp) publish(ctx workflow.Context) error {
+	return workflow.UpsertTypedSearchAttributes(ctx,
+		AttrAccountID.ValueSet(strconv.FormatInt(s.st.AccountID, 10)),
+		AttrPaymentState.ValueSet(s.st.State),
+		AttrAmountCents.ValueSet(s.st.AmountCents))
+}
