@@ -29,6 +29,9 @@ type Activities struct {
 	Payments Payments
 	TopUps   TopUps
 	Postings Postings
+	// SavedCards, when set, keeps a card the payer chose to save while
+	// topping up as the account's auto top-up card.
+	SavedCards SavedCards
 	// AutoTopUps and Charges run the AutoTopUp workflow (auto_top_up.go).
 	AutoTopUps AutoTopUps
 	Charges    Charges

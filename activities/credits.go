@@ -19,6 +19,12 @@ type Postings interface {
 	Post(ctx context.Context, p ledger.Posting) (ledger.Result, error)
 }
 
+// SavedCards keeps the card a payer chose to save for auto top-up
+// (internal/autotopup).
+type SavedCards interface {
+	SaveTopUpCard(ctx context.Context, accountID int64, customerID, paymentMethodID, brand, last4 string) error
+}
+
 // ErrTypeCreditRefused marks a credit the ledger refused for good (the key
 // was used for a different posting, the account is gone).
 const ErrTypeCreditRefused = "CreditRefused"
@@ -75,6 +81,18 @@ func (a *Activities) CreditTopUp(ctx context.Context, in CreditTopUpInput) (Cred
 	if err := a.TopUps.RecordPayment(ctx, t.ID, credits.Receipt{PaymentIntentID: in.PaymentIntentID,
 		CardBrand: card.Brand, CardLast4: card.Last4, LedgerEntryID: res.Entry.ID}); err != nil {
 		return CreditTopUpResult{}, err
+	}
+	// "Save this card for auto top-up": Stripe kept it (setup_future_usage);
+	// make it the account's auto top-up card. Saving is idempotent, so a
+	// retried activity does no harm; enabling stays the owner's choice.
+	if t.SaveCard && card.PaymentMethodID != "" && a.SavedCards != nil {
+		customer, err := a.TopUps.CustomerID(ctx, t.AccountID)
+		if err != nil {
+			return CreditTopUpResult{}, err
+		}
+		if err := a.SavedCards.SaveTopUpCard(ctx, t.AccountID, customer, card.PaymentMethodID, card.Brand, card.Last4); err != nil {
+			return CreditTopUpResult{}, fmt.Errorf("save card of top-up %s: %w", t.ID, err)
+		}
 	}
 	return CreditTopUpResult{LedgerEntryID: res.Entry.ID, BalanceAfterCents: res.BalanceAfter(), Replayed: res.Replayed,
 		CardBrand: card.Brand, CardLast4: card.Last4}, nil

@@ -180,3 +180,45 @@ func TestCreditTopUp_CreditsOncePerPaymentIntentAndStoresTheReceipt(t *testing.T
 		t.Fatal("a credit without a payment intent was accepted")
 	}
 }
+
+type savedCard struct{ customer, pm, brand, last4 string }
+
+type fakeSavedCards struct{ saved []savedCard }
+
+func (f *fakeSavedCards) SaveTopUpCard(_ context.Context, _ int64, customer, pm, brand, last4 string) error {
+	f.saved = append(f.saved, savedCard{customer, pm, brand, last4})
+	return nil
+}
+
+func TestCreditTopUp_SavesTheCardForAutoTopUpWhenAsked(t *testing.T) {
+	a, store, _, _, _ := topUpActs()
+	cards := &fakeSavedCards{}
+	a.SavedCards = cards
+	store.customers = map[int64]string{7: "cus_7"}
+	a.Payments = &cardPayments{fakePayments: &fakePayments{}, card: providers.Card{Brand: "visa", Last4: "4242", PaymentMethodID: "pm_123"}}
+	if _, err := a.CreditTopUp(context.Background(), activities.CreditTopUpInput{TopUpID: "tu_1", PaymentIntentID: "pi_1"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(cards.saved) != 1 || cards.saved[0] != (savedCard{"cus_7", "pm_123", "visa", "4242"}) {
+		t.Fatalf("saved cards = %+v", cards.saved)
+	}
+	tu := store.topUps["tu_1"]
+	tu.SaveCard = false
+	store.topUps["tu_1"] = tu
+	cards.saved = nil
+	if _, err := a.CreditTopUp(context.Background(), activities.CreditTopUpInput{TopUpID: "tu_1", PaymentIntentID: "pi_2"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(cards.saved) != 0 {
+		t.Fatal("a card was saved though the payer did not ask")
+	}
+}
+
+type cardPayments struct {
+	*fakePayments
+	card providers.Card
+}
+
+func (c *cardPayments) PaymentCard(context.Context, string) (providers.Card, error) {
+	return c.card, nil
+}

@@ -89,6 +89,12 @@ func TestAutoTopUpPage_OwnerSavesATestCardThenOptsIn(t *testing.T) {
 		if r := cliDo(t, b, http.MethodGet, s.URL+"/autotopup", nil, nil); !strings.Contains(r.body, "data-autotopup-banner") || !strings.Contains(r.body, "approve the $20.00 auto top-up") {
 			t.Fatalf("no authentication banner:\n%s", r.body)
 		}
+		// The dialer and the credits page carry it too: that is where people are.
+		for _, path := range []string{"/dial", "/credits"} {
+			if r := cliDo(t, b, http.MethodGet, s.URL+path, nil, nil); !strings.Contains(r.body, "approve the $20.00 auto top-up") {
+				t.Fatalf("%s lacks the auto top-up banner:\n%s", path, r.body)
+			}
+		}
 	})
 }
 

@@ -384,6 +384,10 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 		}
 	}
 	p := web.PageFor(c, "Credits", "credits")
+	if flash == "" {
+		// A failed or unapproved auto top-up is the first thing to tell.
+		flash = h.AutoTopUpBanner(ctx, acct.ID)
+	}
 	p.Data, p.Flash = v, flash
 	h.d.Pages.Serve(c, status, "credits", p)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/auth"
+	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
@@ -83,7 +84,7 @@ func newCreditsServer(t *testing.T, db *gorm.DB) *creditsServer {
 	s.cfg = cfg
 	sandbox := providers.NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)
 	w := mworker.New(tc, queue, &activities.Activities{Ledger: led, Mailer: s.mailbox,
-		Payments: providers.New(cfg, sandbox).Payments, TopUps: credits.New(db), Postings: led})
+		Payments: providers.New(cfg, sandbox).Payments, TopUps: credits.New(db), Postings: led, SavedCards: autotopup.New(db, led)})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -369,6 +370,12 @@ func TestTopUp_SandboxCheckoutPaysThroughTheSignedWebhook(t *testing.T) {
 	var cust models.StripeCustomer
 	if err := s.db.Where("account_id = ?", u.AccountID).Take(&cust).Error; err != nil || cust.CustomerID == "" {
 		t.Fatalf("stripe customer = %+v, %v", cust, err)
+	}
+	// "Save card" made the paying card the auto top-up card, with the same
+	// customer, without switching auto top-up on.
+	st, err := autotopup.New(s.db, ledger.New(s.db)).Settings(context.Background(), u.AccountID)
+	if err != nil || st.PaymentMethodID != providers.SandboxCardVisa || st.CardLast4 != "4242" || st.CustomerID != cust.CustomerID || st.Enabled {
+		t.Fatalf("auto top-up settings after a save-card top-up = %+v, %v", st, err)
 	}
 }
 

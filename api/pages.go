@@ -18,8 +18,12 @@ func (h *handlers) registerPages(r gin.IRouter) {
 		r.GET(pg.path, requireUser(), func(c *gin.Context) {
 			p := web.PageFor(c, pg.title, pg.name)
 			if pg.name == "dial" {
-				// Checkout returns here with ?topup=<id> (credits.go).
+				// Checkout returns here with ?topup=<id> (credits.go);
+				// otherwise a failed auto top-up is worth the banner.
 				p.Flash = h.topUpFlash(c)
+				if pr, ok := principal(c); ok && p.Flash == "" {
+					p.Flash = h.AutoTopUpBanner(c.Request.Context(), pr.Account.ID)
+				}
 			}
 			h.d.Pages.Serve(c, http.StatusOK, pg.name, p)
 		})

@@ -126,9 +126,12 @@ func newActivities(s services) *activities.Activities {
 	// Top-ups: the payment provider (Stripe, or the sandbox delivering
 	// signed webhooks to PUBLIC_BASE_URL), the top-up store and the ledger.
 	sandbox := providers.NewSandboxWebhooks(s.cfg.PublicBaseURL, s.cfg.EffectiveTwilioAuthToken(), s.cfg.EffectiveStripeWebhookSecret(), nil)
-	acts.Payments, acts.TopUps, acts.Postings = providers.New(s.cfg, sandbox).Payments, credits.New(s.db), led
-	// AutoTopUp: off-session charges of the saved card, same provider.
-	acts.AutoTopUps, acts.Charges = autotopup.New(s.db, led), providers.New(s.cfg, sandbox).Payments
+	pay := providers.New(s.cfg, sandbox).Payments
+	acts.Payments, acts.TopUps, acts.Postings = pay, credits.New(s.db), led
+	// AutoTopUp: off-session charges of the saved card, same provider; a
+	// card saved while topping up becomes the auto top-up card.
+	autoTopUps := autotopup.New(s.db, led)
+	acts.AutoTopUps, acts.Charges, acts.SavedCards = autoTopUps, pay, autoTopUps
 	return acts
 }
 

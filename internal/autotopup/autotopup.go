@@ -152,6 +152,14 @@ func (s *Service) SaveCard(ctx context.Context, accountID int64, c Card) (models
 	return st, s.upsert(ctx, st)
 }
 
+// SaveTopUpCard keeps the card a payer chose to save while topping up as the
+// account's auto top-up card (the TopUp workflow's credit activity calls it).
+// Enabling auto top-up stays the owner's explicit choice.
+func (s *Service) SaveTopUpCard(ctx context.Context, accountID int64, customerID, paymentMethodID, brand, last4 string) error {
+	_, err := s.SaveCard(ctx, accountID, Card{CustomerID: customerID, PaymentMethodID: paymentMethodID, Brand: brand, Last4: last4})
+	return err
+}
+
 // RemoveCard forgets the card and so turns auto top-up off.
 func (s *Service) RemoveCard(ctx context.Context, accountID int64) (models.AutoTopUpSettings, error) {
 	st, err := s.Settings(ctx, accountID)

@@ -13,6 +13,9 @@ import (
 type Card struct {
 	Brand string
 	Last4 string
+	// PaymentMethodID is the card Stripe keeps for off-session charges
+	// when the payer chose to save it.
+	PaymentMethodID string
 }
 
 // SandboxCheckoutPath is the API's stand-in for Stripe Checkout; the
@@ -53,7 +56,7 @@ func (sandboxPayments) PaymentCard(_ context.Context, paymentIntentID string) (C
 	if !strings.HasPrefix(paymentIntentID, "pi_sandbox_") {
 		return Card{}, fmt.Errorf("sandbox: unknown payment intent %q", paymentIntentID)
 	}
-	return Card{Brand: "visa", Last4: "4242"}, nil
+	return Card{Brand: "visa", Last4: "4242", PaymentMethodID: SandboxCardVisa}, nil
 }
 
 // PaymentCard reads the card from the PaymentIntent's latest charge.
@@ -69,5 +72,9 @@ func (p *stripePayments) PaymentCard(ctx context.Context, paymentIntentID string
 		return Card{}, nil
 	}
 	c := pi.LatestCharge.PaymentMethodDetails.Card
-	return Card{Brand: string(c.Brand), Last4: c.Last4}, nil
+	card := Card{Brand: string(c.Brand), Last4: c.Last4}
+	if pi.PaymentMethod != nil {
+		card.PaymentMethodID = pi.PaymentMethod.ID
+	}
+	return card, nil
 }
