@@ -32,6 +32,12 @@ const (
 // flight is not cut off by the timer.
 const TopUpExpiryGrace = 5 * time.Minute
 
+// TopUpAsyncSettlement is how long a checkout that completed with an
+// asynchronous payment method (a bank debit) may take to settle. Stripe
+// says such payments settle within days; the workflow keeps waiting that
+// long rather than expire a payment that is still on its way.
+const TopUpAsyncSettlement = 14 * 24 * time.Hour
+
 // TopUpInput describes a top-up the API has stored.
 type TopUpInput struct {
 	TopUpID     string
@@ -194,6 +200,7 @@ func (s *topUp) await(ctx workflow.Context, deadline time.Time) {
 		wait = time.Second
 	}
 	timer := workflow.NewTimer(timerCtx, wait)
+	settling := false
 	events := workflow.GetSignalChannel(ctx, SignalTopUpCheckoutEvent)
 	for s.outcome == "" {
 		sel := workflow.NewSelector(ctx)
@@ -202,7 +209,17 @@ func (s *topUp) await(ctx workflow.Context, deadline time.Time) {
 			c.Receive(ctx, &ev)
 			s.onEvent(ev)
 		})
-		sel.AddFuture(timer, func(workflow.Future) { s.decide(PaymentExpired, "checkout session expired unpaid") })
+		sel.AddFuture(timer, func(workflow.Future) {
+			// A completed checkout whose payment is still processing has
+			// not expired: its money may yet arrive, and must be credited.
+			if s.st.Processing && !settling {
+				settling = true
+				timer = workflow.NewTimer(timerCtx, TopUpAsyncSettlement)
+				s.st.NextAction = "wait up to 14 days for the asynchronous payment to settle"
+				return
+			}
+			s.decide(PaymentExpired, "checkout session expired unpaid")
+		})
 		sel.Select(ctx)
 	}
 }

@@ -211,3 +211,24 @@ func TestTopUp_CheckoutThatCannotOpenFailsAndAnswersTheUpdate(t *testing.T) {
 		t.Fatalf("update answered %+v, %v; want an error", r.link, r.linkErr)
 	}
 }
+
+// A bank debit completes the checkout unpaid and settles days later, long
+// after the session's expiry: the money must still be credited.
+func TestTopUp_AsyncPaymentSettlingAfterTheSessionExpiryIsStillCredited(t *testing.T) {
+	r := newTopUpRun(t, nil)
+	r.signalAt(time.Minute, completed("evt_1", "unpaid"))
+	r.signalAt(3*24*time.Hour, workflows.CheckoutEvent{EventID: "evt_2", Type: workflows.EventCheckoutAsyncPaymentSucceeded, SessionID: "cs_1", PaymentIntentID: "pi_1"})
+	res := r.run()
+	if res.State != workflows.PaymentSucceeded || len(r.credits) != 1 {
+		t.Fatalf("result %+v, credits %v", res, r.credits)
+	}
+}
+
+func TestTopUp_AsyncPaymentThatNeverSettlesExpiresAfterTheSettlementWindow(t *testing.T) {
+	r := newTopUpRun(t, nil)
+	r.signalAt(time.Minute, completed("evt_1", "unpaid"))
+	res := r.run()
+	if res.State != workflows.PaymentExpired || len(r.credits) != 0 {
+		t.Fatalf("result %+v, credits %v", res, r.credits)
+	}
+}
