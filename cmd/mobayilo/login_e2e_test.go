@@ -79,7 +79,9 @@ func TestDev_MobyAuthLoginCompletesThroughBrowserApproval(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password-email"), "demo@mobayilo.local"),
 		chromedp.SendKeys(chromedp.CSS("#password-password"), "mobayilo-demo"),
 		chromedp.Submit(chromedp.CSS("#password-password")),
-		chromedp.WaitVisible(chromedp.CSS("nav.tabbar")),
+		// The signed-in page, not the form page that also has the tab bar:
+		// navigating on before the sign-in lands would abort it.
+		chromedp.WaitReady(chromedp.CSS("[data-viewer-email]")),
 		chromedp.Navigate(s.base+"/device?user_code="+code),
 		chromedp.WaitVisible(chromedp.CSS("[data-device-approve]")),
 		chromedp.Click(chromedp.CSS("[data-device-approve]")),
