@@ -1,6 +1,8 @@
 package api
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -8,7 +10,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/identity"
+	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -26,6 +30,7 @@ func (h *handlers) registerAdmin(r gin.IRouter) {
 	g.POST("/users/:id/enable", h.adminUserStatus(models.StatusActive))
 	g.POST("/accounts/:id/disable", h.adminAccountStatus(models.StatusDisabled))
 	g.POST("/accounts/:id/enable", h.adminAccountStatus(models.StatusActive))
+	g.POST("/accounts/:id/adjust", h.adminAdjust)
 	g.GET("/subscribers", h.adminSubscribersPage)
 	g.POST("/subscribers/:id/invite", h.adminInvite)
 	g.GET("/audit", h.adminAuditPage)
@@ -39,6 +44,8 @@ var adminFlashes = map[string]string{
 	"account-disabled":   "Account disabled. Nobody on it can sign in, use a token, call or top up.",
 	"account-enabled":    "Account re-enabled. Its users' sessions and tokens work again.",
 	"subscriber-invited": "Subscriber invited. They can now finish signing up.",
+	"adjusted":           "Adjustment posted to the ledger and audited.",
+	"adjust-replayed":    "That adjustment was already posted; nothing changed. Give it a reference to post a second, separate one.",
 	"subscriber-already": "That subscriber was already invited.",
 }
 
@@ -164,6 +171,46 @@ func (h *handlers) adminFailed(c *gin.Context, err error) {
 	// The page shows the list the form came from.
 	c.Request.URL.RawQuery = url.Values{"q": {c.PostForm("q")}, "page": {c.PostForm("page")}}.Encode()
 	h.renderAdminUsers(c, status, flashMessage(err))
+}
+
+// adminAdjust posts a manual credit or debit through the ledger, with the
+// operator as actor and an audit record; a debit that leaves the balance
+// below the account's auto top-up threshold triggers auto top-up.
+func (h *handlers) adminAdjust(c *gin.Context) {
+	p, _ := principal(c)
+	id, ok := h.pathID(c)
+	if !ok {
+		return
+	}
+	raw := strings.TrimSpace(c.PostForm("amount"))
+	negative := strings.HasPrefix(raw, "-")
+	cents, err := autoTopUpCents(strings.TrimPrefix(raw, "-"))
+	if err != nil || cents == 0 {
+		h.adminFailed(c, &requestError{status: http.StatusUnprocessableEntity, code: "invalid_amount",
+			message: "amount must be a non-zero dollar amount such as 5, 2.50 or -3"})
+		return
+	}
+	if negative {
+		cents = -cents
+	}
+	res, err := h.d.Ledger.Adjust(c.Request.Context(), ledger.Adjustment{AccountID: id, AmountCents: cents,
+		Reason: c.PostForm("reason"), Ref: strings.TrimSpace(c.PostForm("ref")), Actor: fmt.Sprintf("admin:%d", p.User.ID)})
+	if err != nil {
+		h.adminFailed(c, err)
+		return
+	}
+	if res.Replayed {
+		h.backToUsers(c, "adjust-replayed")
+		return
+	}
+	if h.d.Temporal != nil {
+		if _, err := h.autoTopUps().AfterDebit(c.Request.Context(), h.d.Temporal,
+			autotopup.TriggerOptions{TaskQueue: h.d.Config.TemporalTaskQueue, BaseURL: h.d.Config.PublicBaseURL}, res); err != nil {
+			// The adjustment stands; the next debit triggers again.
+			slog.WarnContext(c.Request.Context(), "auto top-up trigger after an adjustment failed", "account_id", id, "error", err)
+		}
+	}
+	h.backToUsers(c, "adjusted")
 }
 
 // ---- Subscribers ----

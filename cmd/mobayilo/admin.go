@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -189,19 +187,6 @@ func newLedgerCmd() *cobra.Command {
 	return l
 }
 
-// adjustKey derives the idempotency key of a manual adjustment from what it
-// is (account, amount, reason), so running the same command twice (a pasted
-// line, a retry after a timeout, even across midnight) applies it once. A
-// deliberate second identical adjustment needs its own --key, which is
-// namespaced so it can never collide with a business key such as a top-up's.
-func adjustKey(accountID, amount int64, reason, explicit string) string {
-	if explicit != "" {
-		return fmt.Sprintf("adjust:%d:manual:%s", accountID, explicit)
-	}
-	h := sha256.Sum256([]byte(reason))
-	return fmt.Sprintf("adjust:%d:%d:%s", accountID, amount, hex.EncodeToString(h[:8]))
-}
-
 func newLedgerAdjustCmd() *cobra.Command {
 	var email, reason, key, actor string
 	var amount int64
@@ -230,14 +215,8 @@ func newLedgerAdjustCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, msg: "ledger adjust: " + err.Error()}
 			}
-			key = adjustKey(u.AccountID, amount, reason, key)
-			who := operator(actor)
-			res, err := svc.Post(ctx, ledger.Posting{
-				AccountID: u.AccountID, Kind: models.EntryAdjustment, AmountCents: amount, IdempotencyKey: key,
-				Actor: who, Description: reason,
-				Audit: &models.AuditLog{Actor: who, Action: "ledger.adjust", Target: fmt.Sprintf("account:%d", u.AccountID),
-					Details: fmt.Sprintf("amount_cents=%d key=%s reason=%s", amount, key, reason)},
-			})
+			res, err := svc.Adjust(ctx, ledger.Adjustment{AccountID: u.AccountID, AmountCents: amount, Reason: reason, Ref: key, Actor: operator(actor)})
+			key = res.Entry.IdempotencyKey
 			if err != nil {
 				return &exitError{code: 1, msg: "ledger adjust: " + err.Error()}
 			}

@@ -13,8 +13,11 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -315,4 +318,46 @@ func (s *Service) Entries(ctx context.Context, accountID int64, before int64, li
 		return nil, fmt.Errorf("ledger: list entries: %w", err)
 	}
 	return es, nil
+}
+
+// Adjustment is an operator's manual credit (positive) or debit (negative).
+type Adjustment struct {
+	AccountID   int64
+	AmountCents int64
+	// Reason is required: it is the audit trail and the customer's statement.
+	Reason string
+	// Ref, optional, distinguishes a deliberate second identical adjustment.
+	Ref   string
+	Actor string
+}
+
+// AdjustmentKey derives an adjustment's idempotency key from what it is, so
+// the same adjustment submitted twice (a double click, a pasted command, a
+// retry after a timeout) applies once. Keys are namespaced under the account
+// and "adjust:", so they never collide with business keys such as a top-up's.
+func AdjustmentKey(accountID, amountCents int64, reason, ref string) string {
+	if ref != "" {
+		return fmt.Sprintf("adjust:%d:manual:%s", accountID, ref)
+	}
+	h := sha256.Sum256([]byte(reason))
+	return fmt.Sprintf("adjust:%d:%d:%s", accountID, amountCents, hex.EncodeToString(h[:8]))
+}
+
+// Adjust posts a manual adjustment with its audit record in one transaction.
+// Errors: as Post, and ErrInvalid for a missing or over-long reason.
+func (s *Service) Adjust(ctx context.Context, a Adjustment) (Result, error) {
+	reason := strings.TrimSpace(a.Reason)
+	if reason == "" || len(reason) > 500 || !utf8.ValidString(reason) {
+		return Result{}, invalid("reason", "must say why, in at most 500 characters")
+	}
+	if len(a.Ref) > 100 {
+		return Result{}, invalid("ref", "must be at most 100 characters")
+	}
+	key := AdjustmentKey(a.AccountID, a.AmountCents, reason, a.Ref)
+	return s.Post(ctx, Posting{
+		AccountID: a.AccountID, Kind: models.EntryAdjustment, AmountCents: a.AmountCents, IdempotencyKey: key,
+		Actor: a.Actor, Description: reason,
+		Audit: &models.AuditLog{Actor: a.Actor, Action: "ledger.adjust", Target: fmt.Sprintf("account:%d", a.AccountID),
+			Details: fmt.Sprintf("amount_cents=%d key=%s reason=%s", a.AmountCents, key, reason)},
+	})
 }
