@@ -508,3 +508,40 @@ func TestMoby_TopUpRefusesFourAndWaitsForFiveInSandbox(t *testing.T) {
 		t.Fatalf("moby transactions --json = %s, %v", out, err)
 	}
 }
+
+// Money Stripe reports after the top-up expired was still taken: it is
+// credited, once, by the late-payment workflow.
+func TestTopUp_PaymentReportedAfterExpiryIsCreditedOnce(t *testing.T) {
+	s := newCreditsServer(t, testenv.Postgres(t))
+	u, cookie, _ := s.user("late@example.com", models.AccountIndividual)
+	checkout := s.webTopUp(cookie, "5")
+	session, id := sessionFromURL(t, checkout)
+	form := url.Values{"action": {"expire"}}
+	if code, _, _ := s.do(http.MethodPost, strings.TrimPrefix(checkout, s.URL), strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil); code != http.StatusSeeOther {
+		t.Fatalf("expiring the sandbox checkout = %d", code)
+	}
+	if res := s.waitTopUp(id); res.State != string(models.TopUpExpired) {
+		t.Fatalf("top-up = %+v, want expired", res)
+	}
+	for i, evID := range []string{"evt_late_1", "evt_late_1", "evt_late_2"} {
+		if code := s.postEvent(completedEvent(evID, session, id, "pi_late_1")); code != 200 {
+			t.Fatalf("late event %d answered %d", i, code)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var res workflows.CreditLateTopUpResult
+	if err := s.temporal.GetWorkflow(ctx, workflows.LateTopUpWorkflowID("pi_late_1"), "").Get(ctx, &res); err != nil {
+		t.Fatalf("late credit workflow: %v", err)
+	}
+	acct, _ := s.ledger.Account(context.Background(), u.AccountID)
+	if acct.BalanceCents != 500 || res.BalanceAfterCents != 500 {
+		t.Fatalf("balance %d (workflow says %d), want $5.00 credited once", acct.BalanceCents, res.BalanceAfterCents)
+	}
+	if ds, err := s.ledger.Verify(context.Background()); err != nil || len(ds) != 0 {
+		t.Fatalf("ledger verify: %v %v", ds, err)
+	}
+	if tu, _ := credits.New(s.db).Get(context.Background(), id); tu.Status != models.TopUpSucceeded || tu.PaymentIntentID != "pi_late_1" {
+		t.Fatalf("top-up row after the late credit = %+v", tu)
+	}
+}

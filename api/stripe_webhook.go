@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/providers"
@@ -109,13 +111,27 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 	var nf *serviceerror.NotFound
 	switch {
 	case errors.As(err, &nf):
-		// The workflow has closed. A payment for a top-up that did not
-		// succeed needs a person: the money was taken.
-		if t.Status != models.TopUpSucceeded && (signal.Type == workflows.EventCheckoutAsyncPaymentSucceeded ||
-			(signal.Type == workflows.EventCheckoutCompleted && signal.PaymentStatus == "paid")) {
-			log.Error("payment for a closed top-up: reconcile by hand", "topup_id", t.ID, "status", t.Status, "payment_intent", signal.PaymentIntentID)
+		// The workflow has closed. A payment reported now was still taken:
+		// credit it through its own workflow (keyed by the PaymentIntent,
+		// so a payment TopUp already credited is not credited again).
+		paid := signal.Type == workflows.EventCheckoutAsyncPaymentSucceeded ||
+			(signal.Type == workflows.EventCheckoutCompleted && signal.PaymentStatus == "paid")
+		if !paid || signal.PaymentIntentID == "" || t.Status == models.TopUpSucceeded {
+			ack(false, "top-up workflow already closed")
+			return
 		}
-		ack(false, "top-up workflow already closed")
+		_, err := h.d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: workflows.LateTopUpWorkflowID(signal.PaymentIntentID), TaskQueue: h.d.Config.TemporalTaskQueue,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		}, workflows.CreditLateTopUp, workflows.CreditLateTopUpInput{TopUpID: t.ID, PaymentIntentID: signal.PaymentIntentID})
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if err != nil && !errors.As(err, &started) {
+			_ = store.ForgetEvent(ctx, ev.ID)
+			abortWithError(c, fmt.Errorf("credit late payment of top-up %s: %w", t.ID, err))
+			return
+		}
+		log.Warn("payment for a closed top-up: crediting it", "topup_id", t.ID, "status", t.Status, "payment_intent", signal.PaymentIntentID)
+		ack(true, "late payment credited for top-up "+t.ID)
 	case err != nil:
 		// Let Stripe redeliver: forget the id so the retry is handled.
 		_ = store.ForgetEvent(ctx, ev.ID)

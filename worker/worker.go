@@ -33,6 +33,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.DeviceLogin, workflow.RegisterOptions{Name: workflows.NameDeviceLogin})
 	r.RegisterWorkflowWithOptions(workflows.AutoTopUp, workflow.RegisterOptions{Name: workflows.NameAutoTopUp})
 	r.RegisterWorkflowWithOptions(workflows.TopUp, workflow.RegisterOptions{Name: workflows.NameTopUp})
+	r.RegisterWorkflowWithOptions(workflows.CreditLateTopUp, workflow.RegisterOptions{Name: workflows.NameCreditLateTopUp})
 }
 
 // New builds a worker on taskQueue with every workflow and the activities.

@@ -131,3 +131,10 @@ func TopUpWorkflowID(topUpID string) string { return "topup/" + topUpID }
 // with when the device code belongs to another client; the API answers it
 // as RFC 6749's invalid_grant.
 const ErrTypeInvalidGrant = "invalid_grant"
+
+// NameCreditLateTopUp is the workflow that credits a payment reported after
+// its top-up had closed.
+const NameCreditLateTopUp = "CreditLateTopUp"
+
+// LateTopUpWorkflowID is the one late-credit run of a PaymentIntent.
+func LateTopUpWorkflowID(paymentIntentID string) string { return "topup-late/" + paymentIntentID }
