@@ -154,8 +154,9 @@ func (a *Activities) NotifyAutoTopUp(ctx context.Context, in NotifyAutoTopUpInpu
 	case NoticeNeedsAuthentication:
 		m.Subject = "Your Mobayilo auto top-up needs your approval"
 		m.Text = fmt.Sprintf("Your bank asked to confirm the %s auto top-up, so we did not charge your card.\n\n"+
-			"Top up while you are signed in to approve it, or save a different card:\n%s/autotopup\n\n"+
-			"We will not try this charge again on our own.\n", amount, in.BaseURL)
+			"Finish the payment now, signed in, where your bank can ask you to approve it:\n%s/credits?amount=%d\n\n"+
+			"Or save a different card for auto top-up:\n%s/autotopup\n\n"+
+			"We will not try this charge again on our own.\n", amount, in.BaseURL, in.AmountCents, in.BaseURL)
 	default:
 		m.Subject = "Your Mobayilo auto top-up was declined"
 		next := "Auto top-up is paused until you update your card or we retry it for you."

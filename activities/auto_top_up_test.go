@@ -119,7 +119,8 @@ func TestNotifyAutoTopUp_EmailsTheOwnerWhatHappenedAndWhereToFixIt(t *testing.T)
 	}
 	// The dev mailbox lists newest first.
 	declined, auth := msgs[0], msgs[1]
-	if auth.To != "ana@example.com" || !strings.Contains(auth.Subject, "approval") || !strings.Contains(auth.Text, "https://app.example/autotopup") || !strings.Contains(auth.Text, "$20.00") {
+	if auth.To != "ana@example.com" || !strings.Contains(auth.Subject, "approval") || !strings.Contains(auth.Text, "https://app.example/autotopup") || !strings.Contains(auth.Text, "$20.00") ||
+		!strings.Contains(auth.Text, "https://app.example/credits?amount=2000") {
 		t.Fatalf("authentication email: %+v", auth)
 	}
 	if !strings.Contains(declined.Subject, "declined") || !strings.Contains(declined.Text, "insufficient_funds") || !strings.Contains(declined.Text, "retry") {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -280,6 +281,9 @@ type creditsView struct {
 	AutoTopUpThreshold string
 	AutoTopUpAmount    string
 	SavedCard          string
+	// CustomAmount pre-fills "Other" (from ?amount=<cents>, the link in the
+	// auto top-up needs-approval email), in dollars.
+	CustomAmount string
 }
 
 type creditsPreset struct {
@@ -339,8 +343,18 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	if acct.Kind == models.AccountCompany {
 		presets = []int64{100, 200, 500, 1000}
 	}
+	// ?amount=<cents> pre-selects an amount, e.g. the auto top-up that the
+	// bank wanted approved: paying it here, signed in, approves it on-session.
+	want, _ := strconv.ParseInt(c.Query("amount"), 10, 64)
+	if want < minCents || want > h.d.Config.TopUpMaxCents {
+		want = 0
+	}
 	for i, d := range presets {
-		v.Presets = append(v.Presets, creditsPreset{Dollars: d, Label: credits.FormatCents(d * 100), Checked: i == 0})
+		checked := (want == 0 && i == 0) || want == d*100
+		v.Presets = append(v.Presets, creditsPreset{Dollars: d, Label: credits.FormatCents(d * 100), Checked: checked})
+	}
+	if want > 0 && !slices.ContainsFunc(v.Presets, func(p creditsPreset) bool { return p.Checked }) {
+		v.CustomAmount = fmt.Sprintf("%d.%02d", want/100, want%100)
 	}
 	before, _ := strconv.ParseInt(c.Query("before"), 10, 64)
 	v.FirstPage = before == 0

@@ -545,3 +545,28 @@ func TestTopUp_PaymentReportedAfterExpiryIsCreditedOnce(t *testing.T) {
 		t.Fatalf("top-up row after the late credit = %+v", tu)
 	}
 }
+
+// The needs-approval email links to /credits?amount=<cents>: the form comes
+// pre-filled so the owner finishes the payment on-session in one step.
+func TestCreditsPage_AmountLinkPrefillsTheTopUpForm(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	_, cookie, _ := s.user("prefill@example.com", models.AccountIndividual)
+	page := func(q string) string {
+		code, _, body := s.do(http.MethodGet, "/credits"+q, nil, nil, cookie)
+		if code != 200 {
+			t.Fatalf("GET /credits%s = %d", q, code)
+		}
+		return string(body)
+	}
+	if b := page("?amount=2000"); !strings.Contains(b, `value="20" checked`) || strings.Contains(b, `value="5" checked`) {
+		t.Fatal("a preset amount is not pre-selected")
+	}
+	if b := page("?amount=1250"); !strings.Contains(b, `data-custom-radio checked`) || !strings.Contains(b, `value="12.50" data-custom-amount`) {
+		t.Fatal("an odd amount does not pre-fill Other")
+	}
+	for _, q := range []string{"?amount=100", "?amount=abc", "?amount=99999999"} {
+		if b := page(q); !strings.Contains(b, `value="5" checked`) || strings.Contains(b, `data-custom-radio checked`) {
+			t.Fatalf("%s must fall back to the default amount", q)
+		}
+	}
+}
