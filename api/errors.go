@@ -83,6 +83,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusConflict, "domain_taken"
 	case errors.Is(err, identity.ErrCannotDisableSelf):
 		return http.StatusConflict, "cannot_disable_self"
+	case errors.Is(err, identity.ErrLockedByOperator):
+		return http.StatusConflict, "locked_by_operator"
 	case errors.Is(err, identity.ErrBadCredentials):
 		return http.StatusUnauthorized, "bad_credentials"
 	case errors.Is(err, identity.ErrUnconfirmed):

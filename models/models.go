@@ -49,9 +49,12 @@ type User struct {
 	Email        string `gorm:"not null"`
 	PasswordHash string
 	// IsAdmin marks Mobayilo's own operators, not company admins.
-	IsAdmin      bool     `gorm:"not null"`
-	Role         UserRole `gorm:"not null;default:owner"`
-	Status       Status   `gorm:"not null"`
+	IsAdmin bool     `gorm:"not null"`
+	Role    UserRole `gorm:"not null;default:owner"`
+	Status  Status   `gorm:"not null"`
+	// DisabledBy names who disabled the user ("admin:7", "operator:ana",
+	// "user:42"); empty while active.
+	DisabledBy   string `gorm:"not null;default:''"`
 	LastSignInAt *time.Time
 	SignInCount  int64 `gorm:"not null;default:0"`
 	CreatedAt    time.Time

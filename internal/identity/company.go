@@ -29,6 +29,9 @@ var (
 	// ErrCannotDisableSelf: an admin tried to disable their own user or the
 	// account they sign in with, which would lock them out.
 	ErrCannotDisableSelf = errors.New("you cannot disable yourself")
+	// ErrLockedByOperator: Mobayilo's operators disabled this user; only
+	// they can re-enable it, not the company's admin.
+	ErrLockedByOperator = errors.New("Mobayilo support disabled this seat; contact support to re-enable it")
 )
 
 // Actor is who performs an audited action.
@@ -361,7 +364,14 @@ func (s *Service) changeUserStatus(ctx context.Context, actor Actor, noun string
 			return err
 		}
 		ch.Previous = ch.User.Status
-		if err := tx.Model(&models.User{}).Where("id = ?", userID).Updates(map[string]any{"status": st, "updated_at": now}).Error; err != nil {
+		if st == models.StatusActive && ch.User.Status == models.StatusDisabled && isOperator(ch.User.DisabledBy) && !isOperator(actor.Name) {
+			return fmt.Errorf("%w (disabled by %s)", ErrLockedByOperator, ch.User.DisabledBy)
+		}
+		disabledBy := ""
+		if st == models.StatusDisabled {
+			disabledBy = actor.Name
+		}
+		if err := tx.Model(&models.User{}).Where("id = ?", userID).Updates(map[string]any{"status": st, "disabled_by": disabledBy, "updated_at": now}).Error; err != nil {
 			return err
 		}
 		ch.User.Status, ch.User.UpdatedAt = st, now
@@ -384,6 +394,12 @@ func (s *Service) changeUserStatus(ctx context.Context, actor Actor, noun string
 		return StatusChange{}, err
 	}
 	return ch, nil
+}
+
+// isOperator reports whether an actor name is one of Mobayilo's operators
+// (the web admin area or an operator command), not a customer.
+func isOperator(actor string) bool {
+	return strings.HasPrefix(actor, "admin:") || strings.HasPrefix(actor, "operator:")
 }
 
 func verb(st models.Status) string {

@@ -280,3 +280,41 @@ func TestSeats_ShowEveryUserWithTheUsageAttributedToThem(t *testing.T) {
 		}
 	})
 }
+
+// A seat Mobayilo's operators cut off (abuse, fraud) stays off until they
+// say otherwise; the company's admin cannot switch it back on.
+func TestSetSeatStatus_CompanyAdminCannotReEnableASeatOperatorsDisabled(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		svc := identity.New(db, ledger.New(db))
+		ana, acme := company(t, svc, "ana@acme.test")
+		dee := seat(t, db, acme.ID, "dee@acme.test")
+		op := identity.Actor{Name: "admin:99", UserID: 99}
+
+		if _, err := svc.SetUserStatus(ctx, op, dee.ID, models.StatusDisabled); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.SetSeatStatus(ctx, ana, dee.ID, models.StatusActive); !errors.Is(err, identity.ErrLockedByOperator) {
+			t.Fatalf("company admin re-enabling an operator-disabled seat: %v", err)
+		}
+		var got models.User
+		db.Take(&got, dee.ID)
+		if got.Status != models.StatusDisabled || got.DisabledBy != "admin:99" {
+			t.Fatalf("seat after the refused enable: %+v", got)
+		}
+		if _, err := svc.SetUserStatus(ctx, identity.Actor{Name: "operator:ana"}, dee.ID, models.StatusActive); err != nil {
+			t.Fatalf("an operator re-enabling: %v", err)
+		}
+		// A seat the company itself disabled, it may re-enable.
+		if _, err := svc.SetSeatStatus(ctx, ana, dee.ID, models.StatusDisabled); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.SetSeatStatus(ctx, ana, dee.ID, models.StatusActive); err != nil {
+			t.Fatalf("company admin re-enabling its own disable: %v", err)
+		}
+		db.Take(&got, dee.ID)
+		if got.Status != models.StatusActive || got.DisabledBy != "" {
+			t.Fatalf("seat after re-enabling: %+v", got)
+		}
+	})
+}
