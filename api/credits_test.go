@@ -20,10 +20,7 @@ import (
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/activities"
@@ -184,25 +181,6 @@ func (s *creditsServer) waitTopUp(id string) workflows.TopUpResult {
 	return res
 }
 
-// history is a top-up workflow's whole history as JSON.
-func (s *creditsServer) history(topUpID string) []byte {
-	s.t.Helper()
-	it := s.temporal.GetWorkflowHistory(context.Background(), workflows.TopUpWorkflowID(topUpID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		h.Events = append(h.Events, e)
-	}
-	b, err := protojson.MarshalOptions{Multiline: true}.Marshal(h)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return b
-}
-
 func sessionFromURL(t *testing.T, u string) (session, topUpID string) {
 	t.Helper()
 	i := strings.Index(u, providers.SandboxCheckoutPath)
@@ -283,7 +261,7 @@ func TestTopUp_WebhookReplayedTenTimesCreditsOnceAndTheLedgerVerifies(t *testing
 	if receipts != 1 {
 		t.Fatalf("%d receipt emails; want 1: %+v", receipts, s.mailbox.Messages())
 	}
-	recordDeviceHistory(t, s.history(id), "top-up-paid-with-replayed-webhooks")
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.TopUpWorkflowID(id), ""), "top-up-paid-with-replayed-webhooks")
 	// The state query and the search attributes tell ops where it stands.
 	q, err := s.temporal.QueryWorkflow(context.Background(), workflows.TopUpWorkflowID(id), "", workflows.QueryState)
 	var st workflows.TopUpState
@@ -402,7 +380,7 @@ func TestTopUp_DeclinedAndExpiredSandboxCheckoutsCreditNothing(t *testing.T) {
 		if string(tu.Status) != res.State || tu.Status != c.want {
 			t.Fatalf("%s=%s: workflow %+v, row %s; want %s", c.field, c.value, res, tu.Status, c.want)
 		}
-		recordDeviceHistory(t, s.history(id), "top-up-"+string(c.want)+"-"+strings.TrimPrefix(c.value, "pm_card_"))
+		testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.TopUpWorkflowID(id), ""), "top-up-"+string(c.want)+"-"+strings.TrimPrefix(c.value, "pm_card_"))
 		code, _, page := s.do(http.MethodGet, loc, nil, nil, cookie)
 		if code != 200 || !strings.Contains(string(page), `data-topup-status="`+string(c.want)+`"`) {
 			t.Fatalf("credits page after %s = %d", c.value, code)

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,10 +17,8 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/oauth2"
-	"google.golang.org/protobuf/encoding/protojson"
 	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/activities"
@@ -187,25 +183,6 @@ func (s *deviceServer) result(deviceCode string) workflows.DeviceLoginResult {
 	return res
 }
 
-// history is the workflow's whole history as JSON.
-func (s *deviceServer) history(deviceCode string) []byte {
-	s.t.Helper()
-	it := s.temporal.GetWorkflowHistory(context.Background(), s.workflowID(deviceCode), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		h.Events = append(h.Events, e)
-	}
-	b, err := protojson.MarshalOptions{Multiline: true}.Marshal(h)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return b
-}
-
 func oauthCode(err error) string {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
@@ -287,7 +264,7 @@ func TestDeviceLogin_OAuth2ClientGetsAWorkingTokenOnceAfterApproval(t *testing.T
 
 		// Neither the device code nor the token is in Temporal's history or
 		// in the database; the workflow is keyed on the code's hash.
-		hist := s.history(resp.DeviceCode)
+		hist := testenv.WorkflowHistory(t, s.temporal, s.workflowID(resp.DeviceCode), "")
 		for name, secret := range map[string]string{"device code": resp.DeviceCode, "access token": tok.AccessToken} {
 			if strings.Contains(string(hist), secret) {
 				t.Errorf("the %s is in the workflow history", name)
@@ -300,7 +277,7 @@ func TestDeviceLogin_OAuth2ClientGetsAWorkingTokenOnceAfterApproval(t *testing.T
 				t.Errorf("the %s is stored in plain text", name)
 			}
 		}
-		recordDeviceHistory(t, hist, "device-login-approved")
+		testenv.RecordHistory(t, hist, "device-login-approved")
 
 		// The page now says the code is spent: to its approver, that the
 		// device is connected; to anyone else, that it was used.
@@ -341,7 +318,7 @@ func TestDeviceLogin_DenyEndsInAccessDenied(t *testing.T) {
 	if res := s.result(resp.DeviceCode); res.Status != workflows.DeviceLoginDenied {
 		t.Fatalf("workflow result after a late approval %+v", res)
 	}
-	recordDeviceHistory(t, s.history(resp.DeviceCode), "device-login-denied")
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, s.workflowID(resp.DeviceCode), ""), "device-login-denied")
 	var n int64
 	s.db.Model(&models.PersonalAccessToken{}).Count(&n)
 	if n != 0 {
@@ -376,7 +353,7 @@ func TestDeviceLogin_TheWorkflowTimerExpiresTheCode(t *testing.T) {
 	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		t.Fatalf("workflow status %s: expiry is a result of its own timer, not a failure or a timeout", st)
 	}
-	recordDeviceHistory(t, s.history(resp.DeviceCode), "device-login-expired")
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, s.workflowID(resp.DeviceCode), ""), "device-login-expired")
 	code, _, html := s.page("GET", "/device?user_code="+resp.UserCode, cookie, nil)
 	if code != http.StatusGone || !strings.Contains(html, "expired") {
 		t.Fatalf("page for an expired code = %d\n%s", code, html)
@@ -625,21 +602,3 @@ func TestDeviceLogin_AUserDisabledAfterApprovingGetsNoToken(t *testing.T) {
 		t.Fatalf("%d tokens issued to a disabled user", n)
 	}
 }
-
-// recordDeviceHistory keeps a real history for the replay test when
-// MOBAYILO_RECORD_HISTORIES=1 (see workflows/replay_test.go).
-func recordDeviceHistory(t *testing.T, hist []byte, name string) {
-	t.Helper()
-	if os.Getenv("MOBAYILO_RECORD_HISTORIES") != "1" {
-		return
-	}
-	recordMu.Lock() // parallel subtests record the same name; keep one whole
-	defer recordMu.Unlock()
-	path := filepath.Join(testenv.RepoRoot(), "workflows", "testdata", "histories", name+".json")
-	if err := os.WriteFile(path, hist, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %s", path)
-}
-
-var recordMu sync.Mutex

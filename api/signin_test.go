@@ -14,20 +14,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/activities"
@@ -350,7 +344,7 @@ func TestSignIn_KnownUserGetsAMagicLinkByMailThatSignsThemIn(t *testing.T) {
 			}
 			raw, text := workflowHistory(t, s.temporal, id)
 			hist = text
-			recordSigninHistory(t, raw, "send-login-link-sent")
+			testenv.RecordHistory(t, raw, "send-login-link-sent")
 		}
 		if !strings.Contains(hist, "ana@example.com") {
 			t.Fatalf("history of %v does not look like the sign-in's:\n%s", ids, hist)
@@ -376,19 +370,7 @@ func loginLinkWorkflowIDs(kind activities.LinkKind, userID int64, from, to time.
 // format) and as searchable text, with every payload decoded.
 func workflowHistory(t *testing.T, tc client.Client, id string) (raw []byte, text string) {
 	t.Helper()
-	h := &historypb.History{}
-	it := tc.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatalf("history of %s: %v", id, err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	raw, err := protojson.MarshalOptions{Multiline: true}.Marshal(h)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw = testenv.WorkflowHistory(t, tc, id, "")
 	var b strings.Builder
 	b.Write(raw)
 	// Payloads are base64 in JSON; decode them so a secret in one would
@@ -400,24 +382,6 @@ func workflowHistory(t *testing.T, tc client.Client, id string) (raw []byte, tex
 	}
 	return raw, b.String()
 }
-
-// recordSigninHistory keeps a real history for the replay test when
-// MOBAYILO_RECORD_HISTORIES=1 (see workflows/replay_test.go).
-func recordSigninHistory(t *testing.T, hist []byte, name string) {
-	t.Helper()
-	if os.Getenv("MOBAYILO_RECORD_HISTORIES") != "1" {
-		return
-	}
-	signinRecordMu.Lock() // the SQLite and Postgres subtests record the same name
-	defer signinRecordMu.Unlock()
-	path := filepath.Join(testenv.RepoRoot(), "workflows", "testdata", "histories", name+".json")
-	if err := os.WriteFile(path, hist, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %s", path)
-}
-
-var signinRecordMu sync.Mutex
 
 func TestSignIn_AllowedCompanyDomainGetsASeatThenALink(t *testing.T) {
 	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {

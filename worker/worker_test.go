@@ -3,15 +3,11 @@ package worker_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/internal/ledger"
@@ -82,7 +78,7 @@ func TestReconcileLedger_OnRealTemporalReportsTamperedBooks(t *testing.T) {
 		if err := wr.Get(ctx, &res); err != nil {
 			t.Fatal(err)
 		}
-		recordHistory(t, c, id, wr.GetRunID())
+		testenv.RecordHistory(t, testenv.WorkflowHistory(t, c, id, wr.GetRunID()), id)
 		return res
 	}
 	if res := run("reconcile-clean"); !res.Clean {
@@ -95,31 +91,4 @@ func TestReconcileLedger_OnRealTemporalReportsTamperedBooks(t *testing.T) {
 	if res.Clean || len(res.Discrepancies) != 1 {
 		t.Fatalf("tampered books: result %+v, want one discrepancy", res)
 	}
-}
-
-// recordHistory writes the run's history to workflows/testdata/histories
-// when MOBAYILO_RECORD_HISTORIES=1, for the replay test.
-func recordHistory(t *testing.T, c client.Client, id, runID string) {
-	t.Helper()
-	if os.Getenv("MOBAYILO_RECORD_HISTORIES") != "1" {
-		return
-	}
-	it := c.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, e)
-	}
-	b, err := protojson.MarshalOptions{Multiline: true}.Marshal(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(testenv.RepoRoot(), "workflows", "testdata", "histories", id+".json")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %s", path)
 }

@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/activities"
@@ -190,7 +186,7 @@ func TestAutoTopUp_FailedChargeIsFoundByTheDocumentedQueryAndRetriedByAnOperator
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
-	recordHistory(t, tc, wfID, "auto-top-up-failed-then-retried")
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, tc, wfID, ""), "auto-top-up-failed-then-retried")
 
 	acct, _ := led.Account(ctx, ana.AccountID)
 	var entries []models.LedgerEntry
@@ -236,31 +232,4 @@ func eventually(t *testing.T, within time.Duration, ok func() bool) bool {
 		}
 	}
 	return ok()
-}
-
-// recordHistory keeps a real history for the replay test when
-// MOBAYILO_RECORD_HISTORIES=1 (see workflows/replay_test.go).
-func recordHistory(t *testing.T, tc client.Client, id, name string) {
-	t.Helper()
-	if os.Getenv("MOBAYILO_RECORD_HISTORIES") != "1" {
-		return
-	}
-	h := &historypb.History{}
-	it := tc.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	raw, err := protojson.MarshalOptions{Multiline: true}.Marshal(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(testenv.RepoRoot(), "workflows", "testdata", "histories", name+".json")
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %s", path)
 }
