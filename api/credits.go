@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/mobayilo/mobayilo/internal/autotopup"
@@ -65,6 +66,10 @@ func (h *handlers) credits() *credits.Service { return credits.New(h.d.DB) }
 type topUpRequest struct {
 	AmountCents int64 `json:"amount_cents" form:"amount_cents"`
 	SaveCard    bool  `json:"save_card" form:"save_card"`
+	// RequestKey makes a repeat of the same request (double submit, CLI
+	// retry) return the first request's top-up: the form's hidden
+	// request_key, the CLI's Idempotency-Key header.
+	RequestKey string `json:"-" form:"-"`
 }
 
 // topUpJSON is a top-up as the CLI sees it: integer cents alongside the
@@ -83,8 +88,11 @@ type topUpJSON struct {
 }
 
 // startTopUp validates the amount, stores the top-up and starts its
-// workflow, returning the checkout URL. Errors: *credits.AmountError,
-// errSeatTopUp, errTemporalMissing, or a failure to open the checkout.
+// workflow, returning the checkout URL. A repeated request key returns the
+// first request's top-up and checkout; url is "" when that top-up is no
+// longer awaiting payment. Errors: *credits.AmountError, errSeatTopUp,
+// errTemporalMissing, credits.ErrRequestKey*, or a failure to open the
+// checkout.
 func (h *handlers) startTopUp(ctx context.Context, c *gin.Context, req topUpRequest) (models.TopUp, string, error) {
 	p, _ := principal(c)
 	if p.User.Role == models.RoleSeat {
@@ -96,9 +104,21 @@ func (h *handlers) startTopUp(ctx context.Context, c *gin.Context, req topUpRequ
 	if h.d.Temporal == nil {
 		return models.TopUp{}, "", errTemporalMissing
 	}
-	t, err := h.credits().Create(ctx, credits.NewTopUp{AccountID: p.Account.ID, UserID: p.User.ID, AmountCents: req.AmountCents, SaveCard: req.SaveCard})
+	t, replayed, err := h.credits().Create(ctx, credits.NewTopUp{AccountID: p.Account.ID, UserID: p.User.ID,
+		AmountCents: req.AmountCents, SaveCard: req.SaveCard, RequestKey: req.RequestKey})
 	if err != nil {
 		return models.TopUp{}, "", err
+	}
+	if replayed {
+		c.Header("Idempotent-Replayed", "true")
+		if t.Status != models.TopUpAwaitingPayment {
+			return t, "", nil
+		}
+		if t.CheckoutURL != "" {
+			return t, t.CheckoutURL, nil
+		}
+		// The first request is still opening the checkout (or gave up):
+		// the update below joins its workflow.
 	}
 	ctx, cancel := context.WithTimeout(ctx, topUpStartTimeout)
 	defer cancel()
@@ -106,12 +126,24 @@ func (h *handlers) startTopUp(ctx context.Context, c *gin.Context, req topUpRequ
 		ID:                       workflows.TopUpWorkflowID(t.ID),
 		TaskQueue:                h.d.Config.TemporalTaskQueue,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		// A top-up has one workflow, ever: a replayed request must not
+		// open a second checkout for a top-up that already closed.
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, workflows.NameTopUp, workflows.TopUpInput{TopUpID: t.ID, AccountID: t.AccountID, AmountCents: t.AmountCents, BaseURL: h.d.Config.PublicBaseURL})
 	handle, err := h.d.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.UpdateTopUpCheckoutURL,
 			WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if replayed && errors.As(err, &started) {
+		// Closed between our read and the start: report it as it is now.
+		now, gerr := h.credits().Get(ctx, t.ID)
+		if gerr != nil {
+			return models.TopUp{}, "", gerr
+		}
+		return now, "", nil
+	}
 	if err != nil {
 		return models.TopUp{}, "", fmt.Errorf("start top-up %s: %w", t.ID, err)
 	}
@@ -138,7 +170,8 @@ func (h *handlers) webCreateTopUp(c *gin.Context) {
 		return
 	}
 	req.AmountCents, req.SaveCard = cents, c.PostForm("save_card") == "on"
-	_, url, err := h.startTopUp(c.Request.Context(), c, req)
+	req.RequestKey = c.PostForm("request_key")
+	t, url, err := h.startTopUp(c.Request.Context(), c, req)
 	if err != nil {
 		status, _ := statusFor(err)
 		msg := err.Error()
@@ -146,6 +179,11 @@ func (h *handlers) webCreateTopUp(c *gin.Context) {
 			msg = "something went wrong on our side; nothing was charged. Try again."
 		}
 		h.renderCredits(c, status, msg)
+		return
+	}
+	if url == "" {
+		// A repeat of a form already paid or closed: show how it ended.
+		c.Redirect(http.StatusSeeOther, "/credits?topup="+t.ID)
 		return
 	}
 	c.Redirect(http.StatusSeeOther, url)
@@ -179,13 +217,18 @@ func (h *handlers) cliCreateTopUp(c *gin.Context) {
 		abortWithError(c, badRequest("bad_json", "send JSON {\"amount_cents\": 500}"))
 		return
 	}
+	req.RequestKey = c.GetHeader("Idempotency-Key")
 	t, _, err := h.startTopUp(c.Request.Context(), c, req)
 	if err != nil {
 		abortWithError(c, err)
 		return
 	}
+	status := http.StatusCreated
+	if c.Writer.Header().Get("Idempotent-Replayed") != "" {
+		status = http.StatusOK
+	}
 	p, _ := principal(c)
-	c.JSON(http.StatusCreated, h.topUpJSON(t, p.Account.BalanceCents))
+	c.JSON(status, h.topUpJSON(t, p.Account.BalanceCents))
 }
 
 func (h *handlers) cliTopUp(c *gin.Context) {
@@ -262,13 +305,15 @@ func (h *handlers) cliTransactions(c *gin.Context) {
 // ---- The Credits page ----
 
 type creditsView struct {
-	Balance     string
-	LowBalance  bool
-	CanTopUp    bool
-	Minimum     string
-	MinDollars  int64
-	MaxDollars  int64
-	Presets     []creditsPreset
+	Balance    string
+	LowBalance bool
+	CanTopUp   bool
+	Minimum    string
+	MinDollars int64
+	MaxDollars int64
+	Presets    []creditsPreset
+	// RequestKey is the form's hidden request_key (see topUpRequest).
+	RequestKey  string
 	Entries     []creditsEntry
 	NextBefore  int64
 	Receipts    []creditsReceipt
@@ -294,7 +339,9 @@ type creditsPreset struct {
 
 type creditsEntry struct {
 	When, WhenISO, Kind, Amount, BalanceAfter, Description string
-	Credit                                                 bool
+	// KindCode is the ledger kind (topup, auto_topup, ...) for scripts.
+	KindCode string
+	Credit   bool
 }
 
 type creditsReceipt struct {
@@ -335,7 +382,9 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	v := creditsView{Balance: credits.FormatCents(acct.BalanceCents), LowBalance: acct.BalanceCents < low,
 		CanTopUp: pr.User.Role != models.RoleSeat, Minimum: credits.FormatCents(minCents), MinDollars: minCents / 100,
 		MaxDollars: h.d.Config.TopUpMaxCents / 100, IsSandbox: !h.d.Config.StripeLive(),
-		AutoTopUpOn: st.Enabled, AutoTopUpThreshold: credits.FormatCents(st.ThresholdCents), AutoTopUpAmount: credits.FormatCents(st.AmountCents)}
+		AutoTopUpOn: st.Enabled, AutoTopUpThreshold: credits.FormatCents(st.ThresholdCents), AutoTopUpAmount: credits.FormatCents(st.AmountCents),
+		// One key per rendered form: submitting it twice opens one checkout.
+		RequestKey: credits.NewTopUpID()}
 	if st.CardLast4 != "" {
 		v.SavedCard = brandName(st.CardBrand) + " •••• " + st.CardLast4
 	}
@@ -366,7 +415,7 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	for _, e := range es {
 		v.Entries = append(v.Entries, creditsEntry{When: e.CreatedAt.UTC().Format("2 Jan 2006 15:04"), WhenISO: e.CreatedAt.UTC().Format(time.RFC3339),
 			Kind: entryLabels[e.Kind], Amount: credits.FormatCents(e.AmountCents), BalanceAfter: credits.FormatCents(e.BalanceAfter),
-			Description: e.Description, Credit: e.AmountCents > 0})
+			Description: e.Description, KindCode: string(e.Kind), Credit: e.AmountCents > 0})
 	}
 	v.EntriesNone = len(es) == 0 && v.FirstPage
 	if len(es) == transactionsPerPage {

@@ -115,6 +115,10 @@ func statusFor(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "amount_out_of_range"
 	case errors.Is(err, credits.ErrTopUpNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, credits.ErrRequestKeyReused):
+		return http.StatusConflict, "idempotency_key_reused"
+	case errors.Is(err, credits.ErrRequestKeyInvalid):
+		return http.StatusBadRequest, "bad_idempotency_key"
 	case errors.Is(err, providers.ErrBadSignature):
 		return http.StatusBadRequest, "bad_signature"
 	case errors.Is(err, providers.ErrBadPayload):

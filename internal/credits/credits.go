@@ -7,9 +7,11 @@ package credits
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -30,6 +32,11 @@ var (
 	ErrTopUpNotFound = errors.New("top-up not found")
 	// ErrAmount is wrapped by every *AmountError.
 	ErrAmount = errors.New("top-up amount out of range")
+	// ErrRequestKeyReused: a request key already named a top-up with a
+	// different amount or card choice.
+	ErrRequestKeyReused = errors.New("this request key was already used for a different top-up")
+	// ErrRequestKeyInvalid: the key is empty, too long or not printable ASCII.
+	ErrRequestKeyInvalid = errors.New("the request key must be 8 to 200 printable ASCII characters")
 )
 
 // AmountError says why an amount was refused and names the bounds.
@@ -90,6 +97,10 @@ type NewTopUp struct {
 	UserID      int64
 	AmountCents int64
 	SaveCard    bool
+	// RequestKey, when set, makes the request repeatable: the same key
+	// (per account) always names the same top-up, so a double-submitted
+	// form or a CLI retry after a timeout opens one checkout, not two.
+	RequestKey string
 }
 
 // NewTopUpID makes a top-up id. It is the business id every later key
@@ -100,15 +111,60 @@ func NewTopUpID() string {
 	return "tu_" + hex.EncodeToString(b)
 }
 
-// Create stores a top-up awaiting payment. The caller validates the amount.
-func (s *Service) Create(ctx context.Context, in NewTopUp) (models.TopUp, error) {
-	now := s.now()
-	t := models.TopUp{ID: NewTopUpID(), AccountID: in.AccountID, UserID: in.UserID, AmountCents: in.AmountCents,
-		Status: models.TopUpAwaitingPayment, SaveCard: in.SaveCard, CreatedAt: now, UpdatedAt: now}
-	if err := s.db.WithContext(ctx).Create(&t).Error; err != nil {
-		return models.TopUp{}, fmt.Errorf("create top-up: %w", err)
+// TopUpIDForRequest derives the top-up id a request key names. The
+// account is part of it, so two accounts never collide on a key, and the
+// key itself (client-chosen text) is not what we store.
+func TopUpIDForRequest(accountID int64, requestKey string) string {
+	sum := sha256.Sum256([]byte(strconv.FormatInt(accountID, 10) + "\x00" + requestKey))
+	return "tu_" + hex.EncodeToString(sum[:12])
+}
+
+// ValidRequestKey reports whether k may be used as a request key.
+func ValidRequestKey(k string) bool {
+	if len(k) < 8 || len(k) > 200 {
+		return false
 	}
-	return t, nil
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// Create stores a top-up awaiting payment. The caller validates the amount.
+// With a RequestKey, a repeat returns the top-up the first request made
+// (replayed true), in whatever state it is now. Errors:
+// ErrRequestKeyInvalid, ErrRequestKeyReused.
+func (s *Service) Create(ctx context.Context, in NewTopUp) (t models.TopUp, replayed bool, err error) {
+	now := s.now()
+	t = models.TopUp{ID: NewTopUpID(), AccountID: in.AccountID, UserID: in.UserID, AmountCents: in.AmountCents,
+		Status: models.TopUpAwaitingPayment, SaveCard: in.SaveCard, CreatedAt: now, UpdatedAt: now}
+	if in.RequestKey == "" {
+		if err := s.db.WithContext(ctx).Create(&t).Error; err != nil {
+			return models.TopUp{}, false, fmt.Errorf("create top-up: %w", err)
+		}
+		return t, false, nil
+	}
+	if !ValidRequestKey(in.RequestKey) {
+		return models.TopUp{}, false, ErrRequestKeyInvalid
+	}
+	t.ID = TopUpIDForRequest(in.AccountID, in.RequestKey)
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).Create(&t)
+	if res.Error != nil {
+		return models.TopUp{}, false, fmt.Errorf("create top-up: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return t, false, nil
+	}
+	prev, err := s.Get(ctx, t.ID)
+	if err != nil {
+		return models.TopUp{}, false, fmt.Errorf("create top-up: read the earlier request's top-up: %w", err)
+	}
+	if prev.AccountID != in.AccountID || prev.AmountCents != in.AmountCents || prev.SaveCard != in.SaveCard {
+		return models.TopUp{}, false, ErrRequestKeyReused
+	}
+	return prev, true, nil
 }
 
 // Get returns a top-up. Errors: ErrTopUpNotFound.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestStore_TopUpLifecycleEventDedupeAndCustomers(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := credits.New(db)
-		tu, err := s.Create(ctx, credits.NewTopUp{AccountID: u.AccountID, UserID: u.ID, AmountCents: 500})
+		tu, _, err := s.Create(ctx, credits.NewTopUp{AccountID: u.AccountID, UserID: u.ID, AmountCents: 500})
 		if err != nil || tu.Status != models.TopUpAwaitingPayment {
 			t.Fatalf("create %+v, %v", tu, err)
 		}
@@ -113,6 +114,52 @@ func TestStore_TopUpLifecycleEventDedupeAndCustomers(t *testing.T) {
 		second, err := s.SaveCustomerID(ctx, u.AccountID, "cus_b")
 		if err != nil || first != "cus_a" || second != "cus_a" {
 			t.Fatalf("customers %q then %q, %v: the first must win", first, second, err)
+		}
+	})
+}
+
+func TestStore_RequestKeyNamesOneTopUpPerAccount(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		ids := identity.New(db, ledger.New(db))
+		u, _, err := ids.CreateUser(ctx, identity.NewUser{Email: "k@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _, err := ids.CreateUser(ctx, identity.NewUser{Email: "v@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := credits.New(db)
+		in := credits.NewTopUp{AccountID: u.AccountID, UserID: u.ID, AmountCents: 500, SaveCard: true, RequestKey: "form-key-123"}
+		first, replayed, err := s.Create(ctx, in)
+		if err != nil || replayed {
+			t.Fatalf("first = %+v %v %v", first, replayed, err)
+		}
+		again, replayed, err := s.Create(ctx, in)
+		if err != nil || !replayed || again.ID != first.ID {
+			t.Fatalf("repeat = %+v %v %v, want %s replayed", again, replayed, err, first.ID)
+		}
+		changed := in
+		changed.SaveCard = false
+		if _, _, err := s.Create(ctx, changed); !errors.Is(err, credits.ErrRequestKeyReused) {
+			t.Fatalf("same key, other card choice: %v", err)
+		}
+		// Another account's identical key is its own top-up.
+		other, replayed, err := s.Create(ctx, credits.NewTopUp{AccountID: v.AccountID, UserID: v.ID, AmountCents: 500, SaveCard: true, RequestKey: in.RequestKey})
+		if err != nil || replayed || other.ID == first.ID {
+			t.Fatalf("other account = %+v %v %v", other, replayed, err)
+		}
+		for _, bad := range []string{"short", strings.Repeat("k", 201), "has space in it", "naïve-key-1"} {
+			in.RequestKey = bad
+			if _, _, err := s.Create(ctx, in); !errors.Is(err, credits.ErrRequestKeyInvalid) {
+				t.Errorf("key %q: %v", bad, err)
+			}
+		}
+		var n int64
+		db.Model(&models.TopUp{}).Count(&n)
+		if n != 2 {
+			t.Fatalf("%d top-ups stored, want 2", n)
 		}
 	})
 }

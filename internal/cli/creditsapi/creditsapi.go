@@ -6,12 +6,16 @@ package creditsapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/mobayilo/mobayilo/internal/cli/auth/shared"
 )
@@ -61,10 +65,58 @@ func GetBalance(ctx context.Context, c *http.Client, host string) (Balance, erro
 	return b, Call(ctx, c, http.MethodGet, host+"/api/cli/balance", nil, &b)
 }
 
-// CreateTopUp starts a top-up and returns its checkout URL.
+// createTopUpTries bounds CreateTopUp's attempts; createTopUpBackoff is the
+// first pause between them (it doubles).
+const createTopUpTries = 3
+
+var createTopUpBackoff = time.Second
+
+// CreateTopUp starts a top-up and returns its checkout URL. One
+// Idempotency-Key covers every attempt, so a retry after a lost answer
+// (network drop, timeout, 502) gets the same top-up and checkout, never a
+// second one.
 func CreateTopUp(ctx context.Context, c *http.Client, host string, amountCents int64, saveCard bool) (TopUp, error) {
-	var t TopUp
-	return t, Call(ctx, c, http.MethodPost, host+"/api/cli/topups", map[string]any{"amount_cents": amountCents, "save_card": saveCard}, &t)
+	key, err := newRequestKey()
+	if err != nil {
+		return TopUp{}, err
+	}
+	hdr := http.Header{"Idempotency-Key": {key}}
+	body := map[string]any{"amount_cents": amountCents, "save_card": saveCard}
+	wait := createTopUpBackoff
+	for try := 1; ; try++ {
+		var t TopUp
+		err := call(ctx, c, http.MethodPost, host+"/api/cli/topups", hdr, body, &t)
+		if err == nil || try == createTopUpTries || !retryable(err) {
+			return t, err
+		}
+		select {
+		case <-ctx.Done():
+			return t, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// retryable: the request may not have arrived, or the server could not
+// finish it; anything it did answer about the request itself is final.
+func retryable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var api *shared.APIError
+	if errors.As(err, &api) {
+		return api.Status == http.StatusBadGateway || api.Status == http.StatusServiceUnavailable || api.Status == http.StatusGatewayTimeout
+	}
+	return true
+}
+
+func newRequestKey() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make a request key: %w", err)
+	}
+	return "moby-" + hex.EncodeToString(b), nil
 }
 
 // GetTopUp reads a top-up's status and the wallet's balance.
@@ -87,6 +139,10 @@ func ListTransactions(ctx context.Context, c *http.Client, host string, before i
 // Call sends in as JSON (when not nil) and decodes the answer into out. An
 // error answer is a *shared.APIError; shared.Explain words it.
 func Call(ctx context.Context, c *http.Client, method, u string, in, out any) error {
+	return call(ctx, c, method, u, nil, in, out)
+}
+
+func call(ctx context.Context, c *http.Client, method, u string, hdr http.Header, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -98,6 +154,9 @@ func Call(ctx context.Context, c *http.Client, method, u string, in, out any) er
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
