@@ -173,12 +173,13 @@ func (h *handlers) deviceCode(c *gin.Context) {
 	da := models.DeviceAuthorization{DeviceCodeHash: hash, WorkflowID: workflows.DeviceLoginWorkflowID(hash),
 		ClientID: deviceClientID, DeviceName: cleanDeviceName(c.PostForm("device_name")), IP: c.ClientIP(),
 		CreatedAt: now, ExpiresAt: now.Add(lifetime)}
-	if err := insertWithUserCode(ctx, h.d.DB, &da); err != nil {
+	userCode, err := insertWithUserCode(ctx, h.d.DB, &da)
+	if err != nil {
 		slog.ErrorContext(ctx, "device code: store", "error", err, "request_id", c.GetString(requestIDKey))
 		oauthFail(c, http.StatusServiceUnavailable, "temporarily_unavailable", "could not start a device login; try again")
 		return
 	}
-	_, err := h.d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	_, err = h.d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                    da.WorkflowID,
 		TaskQueue:             h.d.Config.TemporalTaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -192,28 +193,29 @@ func (h *handlers) deviceCode(c *gin.Context) {
 	}
 	slog.InfoContext(ctx, "device login started", "workflow_id", da.WorkflowID, "request_id", c.GetString(requestIDKey))
 	verify := h.d.Config.PublicBaseURL + "/device"
-	shown := auth.FormatUserCode(da.UserCode)
+	shown := auth.FormatUserCode(userCode)
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, deviceCodeResponse{DeviceCode: deviceCode, UserCode: shown, VerificationURI: verify,
 		VerificationURIComplete: verify + "?user_code=" + shown,
 		ExpiresIn:               int64(lifetime / time.Second), Interval: int64(deviceInterval / time.Second)})
 }
 
-// insertWithUserCode stores da under a fresh user code, drawing again when
-// the code is taken (the unique index decides, so two API processes cannot
-// hand out the same code).
-func insertWithUserCode(ctx context.Context, db *gorm.DB, da *models.DeviceAuthorization) error {
+// insertWithUserCode stores da under the hash of a fresh user code, drawing
+// again when the code is taken (the unique index decides, so two API
+// processes cannot hand out the same code), and returns the code.
+func insertWithUserCode(ctx context.Context, db *gorm.DB, da *models.DeviceAuthorization) (string, error) {
 	for range userCodeTries {
-		da.ID, da.UserCode = 0, auth.NewUserCode()
-		q := db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "user_code"}}, DoNothing: true}).Create(da)
+		code := auth.NewUserCode()
+		da.ID, da.UserCodeHash = 0, auth.Hash(code)
+		q := db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "user_code_hash"}}, DoNothing: true}).Create(da)
 		if q.Error != nil {
-			return q.Error
+			return "", q.Error
 		}
 		if q.RowsAffected == 1 {
-			return nil
+			return code, nil
 		}
 	}
-	return fmt.Errorf("no free user code after %d tries", userCodeTries)
+	return "", fmt.Errorf("no free user code after %d tries", userCodeTries)
 }
 
 // cleanDeviceName keeps what the CLI says it is printable and short: it is
@@ -443,7 +445,9 @@ func (h *handlers) devicePage(g *userCodeGuesses) gin.HandlerFunc {
 			h.renderDevice(c, http.StatusOK, decidedPage(da, st, deviceUserID(c)))
 			return
 		}
-		h.renderDevice(c, http.StatusOK, devicePageData{Step: "confirm", UserCode: auth.FormatUserCode(da.UserCode), Device: viewOf(da)})
+		// The code as typed (normalised): the database holds only its hash.
+		code, _ := auth.NormalizeUserCode(raw)
+		h.renderDevice(c, http.StatusOK, devicePageData{Step: "confirm", UserCode: auth.FormatUserCode(code), Device: viewOf(da)})
 	}
 }
 
@@ -520,7 +524,7 @@ func (h *handlers) lookupUserCode(c *gin.Context, g *userCodeGuesses, raw string
 		wrong()
 		return da, workflows.DeviceLoginState{}, false
 	}
-	err := h.d.DB.WithContext(ctx).Where("user_code = ?", code).Take(&da).Error
+	err := h.d.DB.WithContext(ctx).Where("user_code_hash = ?", auth.Hash(code)).Take(&da).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		wrong()
 		return da, workflows.DeviceLoginState{}, false

@@ -265,12 +265,13 @@ func TestDeviceLogin_OAuth2ClientGetsAWorkingTokenOnceAfterApproval(t *testing.T
 		// Neither the device code nor the token is in Temporal's history or
 		// in the database; the workflow is keyed on the code's hash.
 		hist := testenv.WorkflowHistory(t, s.temporal, s.workflowID(resp.DeviceCode), "")
-		for name, secret := range map[string]string{"device code": resp.DeviceCode, "access token": tok.AccessToken} {
+		for name, secret := range map[string]string{"device code": resp.DeviceCode, "access token": tok.AccessToken,
+			"user code": strings.ReplaceAll(resp.UserCode, "-", "")} {
 			if strings.Contains(string(hist), secret) {
 				t.Errorf("the %s is in the workflow history", name)
 			}
 			var found int64
-			db.Raw(`SELECT count(*) FROM device_authorizations WHERE device_code_hash = ? OR user_code = ? OR workflow_id LIKE ?`,
+			db.Raw(`SELECT count(*) FROM device_authorizations WHERE device_code_hash = ? OR user_code_hash = ? OR workflow_id LIKE ?`,
 				secret, secret, "%"+secret+"%").Scan(&found)
 			db.Raw(`SELECT count(*) + ? FROM personal_access_tokens WHERE token_hash = ?`, found, secret).Scan(&found)
 			if found != 0 {

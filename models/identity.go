@@ -69,10 +69,12 @@ type PersonalAccessToken struct {
 }
 
 // DeviceAuthorization indexes a DeviceLogin workflow by its user code.
+// Like every other secret, the user code is stored only as its SHA-256:
+// someone reading the table cannot approve a waiting device.
 type DeviceAuthorization struct {
 	ID             int64  `gorm:"primaryKey"`
 	DeviceCodeHash string `gorm:"not null"`
-	UserCode       string `gorm:"not null"`
+	UserCodeHash   string `gorm:"not null"`
 	WorkflowID     string `gorm:"not null"`
 	ClientID       string `gorm:"not null"`
 	DeviceName     string
