@@ -51,6 +51,9 @@ const (
 	// userCodeTries bounds retries when a fresh user code collides with one
 	// already stored (20^8 codes make that rare).
 	userCodeTries = 5
+	// deviceRowsKept is how long a finished device login's row stays (for
+	// the helpdesk) before a later device code request deletes it.
+	deviceRowsKept = 7 * 24 * time.Hour
 )
 
 // Rate limits, shared by every API process through the database.
@@ -192,6 +195,10 @@ func (h *handlers) deviceCode(c *gin.Context) {
 		return
 	}
 	slog.InfoContext(ctx, "device login started", "workflow_id", da.WorkflowID, "request_id", c.GetString(requestIDKey))
+	// Housekeeping rides on new requests: rows of logins long over go.
+	if err := h.d.DB.WithContext(ctx).Where("expires_at < ?", now.Add(-deviceRowsKept)).Delete(&models.DeviceAuthorization{}).Error; err != nil {
+		slog.WarnContext(ctx, "device code: purge old rows", "error", err)
+	}
 	verify := h.d.Config.PublicBaseURL + "/device"
 	shown := auth.FormatUserCode(userCode)
 	c.Header("Cache-Control", "no-store")

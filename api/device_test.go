@@ -603,3 +603,26 @@ func TestDeviceLogin_AUserDisabledAfterApprovingGetsNoToken(t *testing.T) {
 		t.Fatalf("%d tokens issued to a disabled user", n)
 	}
 }
+
+func TestDeviceLogin_OldRowsArePurgedByLaterRequests(t *testing.T) {
+	s := newDeviceServer(t, testenv.SQLite(t), nil)
+	now := time.Now().UTC()
+	old := models.DeviceAuthorization{DeviceCodeHash: "old", UserCodeHash: "old-code", WorkflowID: "device-login/old", ClientID: "moby",
+		CreatedAt: now.Add(-9 * 24 * time.Hour), ExpiresAt: now.Add(-8 * 24 * time.Hour)}
+	recent := models.DeviceAuthorization{DeviceCodeHash: "recent", UserCodeHash: "recent-code", WorkflowID: "device-login/recent", ClientID: "moby",
+		CreatedAt: now.Add(-2 * 24 * time.Hour), ExpiresAt: now.Add(-2 * 24 * time.Hour)}
+	if err := s.db.Create(&old).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Create(&recent).Error; err != nil {
+		t.Fatal(err)
+	}
+	if code, _, out := s.form("/api/cli/device/code", url.Values{"client_id": {"moby"}}); code != 200 {
+		t.Fatalf("code request = %d %v", code, out)
+	}
+	var left []string
+	s.db.Model(&models.DeviceAuthorization{}).Order("id").Pluck("device_code_hash", &left)
+	if len(left) != 2 || left[0] != "recent" {
+		t.Fatalf("rows left %v: want the recent one and the new one, not the week-old one", left)
+	}
+}
