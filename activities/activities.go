@@ -35,4 +35,8 @@ type Activities struct {
 	// AutoTopUps and Charges run the AutoTopUp workflow (auto_top_up.go).
 	AutoTopUps AutoTopUps
 	Charges    Charges
+	// CardSetups and SetupPayments run the SaveCard workflow
+	// (card_setup.go); it saves the card through SavedCards.
+	CardSetups    CardSetups
+	SetupPayments SetupPayments
 }

@@ -19,6 +19,10 @@ type AutoTopUps interface {
 	OwnerEmail(ctx context.Context, accountID int64) (string, error)
 	StartAttempt(ctx context.Context, a models.AutoTopUpAttempt) error
 	FinishAttempt(ctx context.Context, attemptID string, st models.AutoTopUpAttemptStatus, declineCode, message, paymentIntentID string) error
+	// Attempt returns one attempt, or a zero one (ID 0) when there is none.
+	Attempt(ctx context.Context, attemptID string) (models.AutoTopUpAttempt, error)
+	// Credited reports whether a PaymentIntent's credit is in the ledger.
+	Credited(ctx context.Context, paymentIntentID string) (bool, error)
 	// Credit posts one auto_topup ledger entry keyed by the PaymentIntent id
 	// and returns the balance after it; a replay posts nothing.
 	Credit(ctx context.Context, accountID, amountCents int64, paymentIntentID, attemptID string) (balanceAfter int64, err error)
@@ -27,6 +31,8 @@ type AutoTopUps interface {
 // Charges is what auto top-up needs of the payment provider.
 type Charges interface {
 	ChargeSaved(ctx context.Context, in providers.ChargeParams) (providers.ChargeResult, error)
+	ConfirmOnSession(ctx context.Context, in providers.ConfirmParams) (providers.ConfirmResult, error)
+	CancelPayment(ctx context.Context, paymentIntentID, attemptID string) (alreadyPaid bool, err error)
 }
 
 // AutoTopUpCheck is what the workflow needs to decide whether to charge.
@@ -117,9 +123,145 @@ type CreditAutoTopUpInput struct {
 	PaymentIntentID string
 }
 
-// CreditAutoTopUp posts the auto_topup entry, once per PaymentIntent.
+// CreditAutoTopUp posts the auto_topup entry, once per PaymentIntent, and
+// then marks the attempt succeeded (for a charge approved on-session, that
+// clears the owner's banner).
 func (a *Activities) CreditAutoTopUp(ctx context.Context, in CreditAutoTopUpInput) (int64, error) {
-	return a.AutoTopUps.Credit(ctx, in.AccountID, in.AmountCents, in.PaymentIntentID, in.AttemptID)
+	balance, err := a.AutoTopUps.Credit(ctx, in.AccountID, in.AmountCents, in.PaymentIntentID, in.AttemptID)
+	if err != nil {
+		return 0, err
+	}
+	if err := a.AutoTopUps.FinishAttempt(ctx, in.AttemptID, models.AttemptSucceeded, "", "", in.PaymentIntentID); err != nil {
+		return 0, err
+	}
+	return balance, nil
+}
+
+// ErrTypePaymentMismatch marks a payment event or approval that does not
+// match its attempt (another account, PaymentIntent or amount): not
+// retryable, for a person to look at.
+const ErrTypePaymentMismatch = "AutoTopUpPaymentMismatch"
+
+// ErrTypeAttemptNotWaiting marks an approval of an attempt that no longer
+// waits for one.
+const ErrTypeAttemptNotWaiting = "AutoTopUpAttemptNotWaiting"
+
+// attemptFor loads an attempt and checks it is the account's and, once the
+// attempt knows its PaymentIntent, that PaymentIntent's.
+func (a *Activities) attemptFor(ctx context.Context, accountID int64, attemptID, pi string) (models.AutoTopUpAttempt, error) {
+	at, err := a.AutoTopUps.Attempt(ctx, attemptID)
+	if err != nil {
+		return at, err
+	}
+	switch {
+	case at.ID == 0:
+		return at, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no auto top-up attempt %q", attemptID), ErrTypePaymentMismatch, nil)
+	case at.AccountID != accountID:
+		return at, temporal.NewNonRetryableApplicationError(fmt.Sprintf("attempt %s is not account %d's", attemptID, accountID), ErrTypePaymentMismatch, nil)
+	case at.PaymentIntentID != "" && at.PaymentIntentID != pi:
+		return at, temporal.NewNonRetryableApplicationError(fmt.Sprintf("attempt %s was charged as %s, not %s", attemptID, at.PaymentIntentID, pi), ErrTypePaymentMismatch, nil)
+	}
+	return at, nil
+}
+
+// VerifyAutoTopUpPaymentInput is a succeeded PaymentIntent as the webhook
+// reported it.
+type VerifyAutoTopUpPaymentInput struct {
+	AccountID       int64
+	AttemptID       string
+	PaymentIntentID string
+	// AmountCents is Stripe's amount; zero when unknown (paid at once on
+	// approval).
+	AmountCents int64
+}
+
+// AutoTopUpPayment is a verified payment: the amount to credit, and
+// whether the ledger already has it (a charge that succeeded off-session
+// at once, credited by the run that made it).
+type AutoTopUpPayment struct {
+	AmountCents     int64
+	AlreadyCredited bool
+}
+
+// VerifyAutoTopUpPayment checks that a succeeded PaymentIntent is the
+// account's attempt and returns the amount to credit: the attempt's own,
+// never the event's alone.
+func (a *Activities) VerifyAutoTopUpPayment(ctx context.Context, in VerifyAutoTopUpPaymentInput) (AutoTopUpPayment, error) {
+	at, err := a.attemptFor(ctx, in.AccountID, in.AttemptID, in.PaymentIntentID)
+	if err != nil {
+		return AutoTopUpPayment{}, err
+	}
+	if in.AmountCents != 0 && in.AmountCents != at.AmountCents {
+		return AutoTopUpPayment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("payment %s is %d cents but attempt %s charged %d", in.PaymentIntentID, in.AmountCents, in.AttemptID, at.AmountCents), ErrTypePaymentMismatch, nil)
+	}
+	credited, err := a.AutoTopUps.Credited(ctx, in.PaymentIntentID)
+	if err != nil {
+		return AutoTopUpPayment{}, err
+	}
+	return AutoTopUpPayment{AmountCents: at.AmountCents, AlreadyCredited: credited}, nil
+}
+
+// ReleaseAutoTopUpInput names a charge waiting for approval that a new
+// charge is about to replace.
+type ReleaseAutoTopUpInput struct {
+	AttemptID       string
+	AccountID       int64
+	PaymentIntentID string
+}
+
+// ReleaseAutoTopUp cancels a waiting charge's PaymentIntent before a new
+// charge, so the owner can never pay both, and records the attempt as
+// replaced. It returns true when the PaymentIntent had been paid meanwhile:
+// then it is to be credited, and nothing charged anew.
+func (a *Activities) ReleaseAutoTopUp(ctx context.Context, in ReleaseAutoTopUpInput) (alreadyPaid bool, err error) {
+	at, err := a.attemptFor(ctx, in.AccountID, in.AttemptID, in.PaymentIntentID)
+	if err != nil {
+		return false, err
+	}
+	if at.Status == models.AttemptSucceeded {
+		return true, nil
+	}
+	if in.PaymentIntentID != "" {
+		if paid, err := a.Charges.CancelPayment(ctx, in.PaymentIntentID, in.AttemptID); err != nil || paid {
+			return paid, err
+		}
+	}
+	if at.Status != models.AttemptNeedsAuthentication {
+		return false, nil
+	}
+	return false, a.AutoTopUps.FinishAttempt(ctx, in.AttemptID, models.AttemptError, "canceled", "replaced by a new charge before it was approved", in.PaymentIntentID)
+}
+
+// ApproveAutoTopUpInput asks to confirm a waiting charge on-session.
+type ApproveAutoTopUpInput struct {
+	AttemptID       string
+	AccountID       int64
+	PaymentIntentID string
+	Round           int
+	ReturnURL       string
+}
+
+// ApproveAutoTopUp confirms the attempt's own PaymentIntent with the owner
+// present and returns where to authenticate. An attempt already paid
+// answers succeeded without calling Stripe.
+func (a *Activities) ApproveAutoTopUp(ctx context.Context, in ApproveAutoTopUpInput) (providers.ConfirmResult, error) {
+	at, err := a.attemptFor(ctx, in.AccountID, in.AttemptID, in.PaymentIntentID)
+	if err != nil {
+		return providers.ConfirmResult{}, err
+	}
+	switch at.Status {
+	case models.AttemptSucceeded:
+		return providers.ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: providers.ChargeSucceeded}, nil
+	case models.AttemptNeedsAuthentication:
+	default:
+		return providers.ConfirmResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("attempt %s is %s, not waiting for approval", in.AttemptID, at.Status), ErrTypeAttemptNotWaiting, nil)
+	}
+	s, err := a.AutoTopUps.Settings(ctx, in.AccountID)
+	if err != nil {
+		return providers.ConfirmResult{}, err
+	}
+	return a.Charges.ConfirmOnSession(ctx, providers.ConfirmParams{PaymentIntentID: in.PaymentIntentID, PaymentMethodID: s.PaymentMethodID,
+		ReturnURL: in.ReturnURL, AttemptID: in.AttemptID, Round: in.Round})
 }
 
 // AutoTopUpNotice says which email to send the owner.
@@ -154,9 +296,9 @@ func (a *Activities) NotifyAutoTopUp(ctx context.Context, in NotifyAutoTopUpInpu
 	case NoticeNeedsAuthentication:
 		m.Subject = "Your Mobayilo auto top-up needs your approval"
 		m.Text = fmt.Sprintf("Your bank asked to confirm the %s auto top-up, so we did not charge your card.\n\n"+
-			"Finish the payment now, signed in, where your bank can ask you to approve it:\n%s/credits?amount=%d\n\n"+
+			"Approve the payment now, signed in, where your bank can ask you to confirm it:\n%s/autotopup/approve\n\n"+
 			"Or save a different card for auto top-up:\n%s/autotopup\n\n"+
-			"We will not try this charge again on our own.\n", amount, in.BaseURL, in.AmountCents, in.BaseURL)
+			"We will not try this charge again on our own.\n", amount, in.BaseURL, in.BaseURL)
 	default:
 		m.Subject = "Your Mobayilo auto top-up was declined"
 		next := "Auto top-up is paused until you update your card or we retry it for you."

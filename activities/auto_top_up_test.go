@@ -20,6 +20,7 @@ type fakeAutoTopUps struct {
 	settings models.AutoTopUpSettings
 	account  models.Account
 	attempts map[string]models.AutoTopUpAttempt
+	credited map[string]bool
 }
 
 func (f *fakeAutoTopUps) Settings(context.Context, int64) (models.AutoTopUpSettings, error) {
@@ -43,6 +44,12 @@ func (f *fakeAutoTopUps) FinishAttempt(_ context.Context, id string, st models.A
 	f.attempts[id] = a
 	return nil
 }
+func (f *fakeAutoTopUps) Attempt(_ context.Context, id string) (models.AutoTopUpAttempt, error) {
+	return f.attempts[id], nil
+}
+func (f *fakeAutoTopUps) Credited(_ context.Context, pi string) (bool, error) {
+	return f.credited[pi], nil
+}
 func (f *fakeAutoTopUps) Credit(context.Context, int64, int64, string, string) (int64, error) {
 	return 0, errors.New("not used")
 }
@@ -50,7 +57,9 @@ func (f *fakeAutoTopUps) Credit(context.Context, int64, int64, string, string) (
 // flakyCharges fails the first call like a network error, then answers as
 // the sandbox does, recording each call's params.
 type flakyCharges struct {
-	calls []providers.ChargeParams
+	calls    []providers.ChargeParams
+	confirms []providers.ConfirmParams
+	cancels  []string
 }
 
 func (f *flakyCharges) ChargeSaved(ctx context.Context, in providers.ChargeParams) (providers.ChargeResult, error) {
@@ -59,6 +68,16 @@ func (f *flakyCharges) ChargeSaved(ctx context.Context, in providers.ChargeParam
 		return providers.ChargeResult{}, errors.New("stripe: connection reset")
 	}
 	return providers.New(config.Config{}, nil).Payments.ChargeSaved(ctx, in)
+}
+
+func (f *flakyCharges) CancelPayment(ctx context.Context, pi, attemptID string) (bool, error) {
+	f.cancels = append(f.cancels, pi)
+	return providers.New(config.Config{}, nil).Payments.CancelPayment(ctx, pi, attemptID)
+}
+
+func (f *flakyCharges) ConfirmOnSession(ctx context.Context, in providers.ConfirmParams) (providers.ConfirmResult, error) {
+	f.confirms = append(f.confirms, in)
+	return providers.New(config.Config{}, nil).Payments.ConfirmOnSession(ctx, in)
 }
 
 func newAutoTopUpActs(pm string) (*activities.Activities, *fakeAutoTopUps, *flakyCharges, *mail.Mailbox) {
@@ -120,10 +139,102 @@ func TestNotifyAutoTopUp_EmailsTheOwnerWhatHappenedAndWhereToFixIt(t *testing.T)
 	// The dev mailbox lists newest first.
 	declined, auth := msgs[0], msgs[1]
 	if auth.To != "ana@example.com" || !strings.Contains(auth.Subject, "approval") || !strings.Contains(auth.Text, "https://app.example/autotopup") || !strings.Contains(auth.Text, "$20.00") ||
-		!strings.Contains(auth.Text, "https://app.example/credits?amount=2000") {
+		!strings.Contains(auth.Text, "https://app.example/autotopup/approve") || strings.Contains(auth.Text, "/credits?amount=") {
 		t.Fatalf("authentication email: %+v", auth)
 	}
 	if !strings.Contains(declined.Subject, "declined") || !strings.Contains(declined.Text, "insufficient_funds") || !strings.Contains(declined.Text, "retry") {
 		t.Fatalf("decline email: %+v", declined)
+	}
+}
+
+// needsAuth stores an attempt that waits for the owner's approval.
+func needsAuth(store *fakeAutoTopUps) models.AutoTopUpAttempt {
+	a := models.AutoTopUpAttempt{ID: 1, AttemptID: "auto-top-up-7-1", AccountID: 7, AmountCents: 2000,
+		Status: models.AttemptNeedsAuthentication, PaymentIntentID: "pi_sandbox_auto-top-up-7-1"}
+	store.attempts[a.AttemptID] = a
+	return a
+}
+
+func nonRetryable(err error, typ string) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.NonRetryable() && app.Type() == typ
+}
+
+func TestApproveAutoTopUp_ConfirmsTheAttemptsOwnPaymentIntentWithTheSavedCard(t *testing.T) {
+	acts, store, ch, _ := newAutoTopUpActs(providers.SandboxCardAuthenticationRequire)
+	at := needsAuth(store)
+	in := activities.ApproveAutoTopUpInput{AttemptID: at.AttemptID, AccountID: 7, PaymentIntentID: at.PaymentIntentID, Round: 1, ReturnURL: "https://app.example/autotopup?done=approved"}
+	res, err := acts.ApproveAutoTopUp(context.Background(), in)
+	if err != nil || res.Outcome != providers.ChargeNeedsAuthentication || !strings.Contains(res.RedirectURL, "/sandbox/authenticate/"+at.PaymentIntentID) {
+		t.Fatalf("approve = %+v, %v; want the authentication page of the original PaymentIntent", res, err)
+	}
+	if len(ch.calls) != 0 || len(ch.confirms) != 1 || ch.confirms[0].PaymentIntentID != at.PaymentIntentID ||
+		ch.confirms[0].PaymentMethodID != providers.SandboxCardAuthenticationRequire || ch.confirms[0].Round != 1 || ch.confirms[0].ReturnURL != in.ReturnURL {
+		t.Fatalf("charges %+v, confirms %+v; want one confirmation of the original PaymentIntent and no new charge", ch.calls, ch.confirms)
+	}
+	// Another account's attempt, or another PaymentIntent, is refused for good.
+	for _, bad := range []activities.ApproveAutoTopUpInput{{AttemptID: at.AttemptID, AccountID: 8, PaymentIntentID: at.PaymentIntentID},
+		{AttemptID: at.AttemptID, AccountID: 7, PaymentIntentID: "pi_other"}, {AttemptID: "nope", AccountID: 7, PaymentIntentID: at.PaymentIntentID}} {
+		if _, err := acts.ApproveAutoTopUp(context.Background(), bad); !nonRetryable(err, activities.ErrTypePaymentMismatch) {
+			t.Errorf("approve %+v: %v, want a non-retryable %s", bad, err, activities.ErrTypePaymentMismatch)
+		}
+	}
+	// Paid meanwhile: nothing to confirm, and Stripe is not called again.
+	at.Status = models.AttemptSucceeded
+	store.attempts[at.AttemptID] = at
+	if res, err := acts.ApproveAutoTopUp(context.Background(), in); err != nil || res.Outcome != providers.ChargeSucceeded || len(ch.confirms) != 1 {
+		t.Fatalf("approving a paid attempt: %+v, %v after %d confirmations", res, err, len(ch.confirms))
+	}
+	at.Status = models.AttemptHardDecline
+	store.attempts[at.AttemptID] = at
+	if _, err := acts.ApproveAutoTopUp(context.Background(), in); !nonRetryable(err, activities.ErrTypeAttemptNotWaiting) {
+		t.Fatalf("approving a declined attempt: %v", err)
+	}
+}
+
+func TestVerifyAutoTopUpPayment_CreditsTheAttemptsAmountNeverAnotherOne(t *testing.T) {
+	acts, store, _, _ := newAutoTopUpActs(providers.SandboxCardAuthenticationRequire)
+	at := needsAuth(store)
+	ctx := context.Background()
+	for _, in := range []activities.VerifyAutoTopUpPaymentInput{
+		{AccountID: 7, AttemptID: at.AttemptID, PaymentIntentID: at.PaymentIntentID, AmountCents: 2000},
+		{AccountID: 7, AttemptID: at.AttemptID, PaymentIntentID: at.PaymentIntentID}, // paid at once on approval: no event amount
+	} {
+		if pay, err := acts.VerifyAutoTopUpPayment(ctx, in); err != nil || pay.AmountCents != 2000 || pay.AlreadyCredited {
+			t.Fatalf("verify %+v = %+v, %v; want the attempt's 2000, not yet credited", in, pay, err)
+		}
+	}
+	store.credited = map[string]bool{at.PaymentIntentID: true}
+	if pay, err := acts.VerifyAutoTopUpPayment(ctx, activities.VerifyAutoTopUpPaymentInput{AccountID: 7, AttemptID: at.AttemptID, PaymentIntentID: at.PaymentIntentID}); err != nil || !pay.AlreadyCredited {
+		t.Fatalf("verify of a credited payment = %+v, %v; want it reported credited", pay, err)
+	}
+	for _, bad := range []activities.VerifyAutoTopUpPaymentInput{
+		{AccountID: 7, AttemptID: at.AttemptID, PaymentIntentID: at.PaymentIntentID, AmountCents: 999999},
+		{AccountID: 8, AttemptID: at.AttemptID, PaymentIntentID: at.PaymentIntentID, AmountCents: 2000},
+		{AccountID: 7, AttemptID: at.AttemptID, PaymentIntentID: "pi_someone_else", AmountCents: 2000},
+		{AccountID: 7, AttemptID: "auto-top-up-7-99", PaymentIntentID: at.PaymentIntentID, AmountCents: 2000},
+	} {
+		if pay, err := acts.VerifyAutoTopUpPayment(ctx, bad); !nonRetryable(err, activities.ErrTypePaymentMismatch) || pay.AmountCents != 0 {
+			t.Errorf("verify %+v = %+v, %v; want a non-retryable %s", bad, pay, err, activities.ErrTypePaymentMismatch)
+		}
+	}
+}
+
+func TestReleaseAutoTopUp_CancelsTheWaitingPaymentIntentAndRecordsItReplaced(t *testing.T) {
+	acts, store, ch, _ := newAutoTopUpActs(providers.SandboxCardAuthenticationRequire)
+	at := needsAuth(store)
+	in := activities.ReleaseAutoTopUpInput{AttemptID: at.AttemptID, AccountID: 7, PaymentIntentID: at.PaymentIntentID}
+	paid, err := acts.ReleaseAutoTopUp(context.Background(), in)
+	if err != nil || paid || len(ch.cancels) != 1 || ch.cancels[0] != at.PaymentIntentID {
+		t.Fatalf("release = %v, %v after cancels %v; want the PaymentIntent canceled", paid, err, ch.cancels)
+	}
+	if got := store.attempts[at.AttemptID]; got.Status != models.AttemptError || got.DeclineCode != "canceled" || got.PaymentIntentID != at.PaymentIntentID {
+		t.Fatalf("attempt %+v, want recorded as canceled (so the sandbox bank page closes and the banner moves on)", got)
+	}
+	// Paid meanwhile: report it, cancel nothing.
+	at.Status = models.AttemptSucceeded
+	store.attempts[at.AttemptID] = at
+	if paid, err := acts.ReleaseAutoTopUp(context.Background(), in); err != nil || !paid || len(ch.cancels) != 1 {
+		t.Fatalf("release of a paid attempt = %v, %v after %d cancels; want paid and no cancellation", paid, err, len(ch.cancels))
 	}
 }

@@ -205,7 +205,7 @@ func (h *handlers) adminAdjust(c *gin.Context) {
 	}
 	if h.d.Temporal != nil {
 		if _, err := h.autoTopUps().AfterDebit(c.Request.Context(), h.d.Temporal,
-			autotopup.TriggerOptions{TaskQueue: h.d.Config.TemporalTaskQueue, BaseURL: h.d.Config.PublicBaseURL}, res); err != nil {
+			autotopup.OptionsFrom(h.d.Config), res); err != nil {
 			// The adjustment stands; the next debit triggers again.
 			slog.WarnContext(c.Request.Context(), "auto top-up trigger after an adjustment failed", "account_id", id, "error", err)
 		}

@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/mobayilo/mobayilo/internal/autotopup"
-	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 	"github.com/mobayilo/mobayilo/workflows"
@@ -27,7 +26,7 @@ func (h *handlers) registerAutoTopUp(r gin.IRouter) {
 	g := r.Group("/autotopup", requireUser())
 	g.GET("", h.autoTopUpPage)
 	g.POST("", h.autoTopUpSave)
-	g.POST("/card", h.autoTopUpSaveTestCard)
+	g.POST("/card/setup", h.autoTopUpStartCardSetup)
 	g.POST("/card/remove", h.autoTopUpRemoveCard)
 
 	a := r.Group("/admin/autotopups", h.requireAdmin())
@@ -61,9 +60,11 @@ func autoTopUpOwner(c *gin.Context) (int64, bool) {
 // ---- The settings page ----
 
 var autoTopUpFlashes = map[string]string{
-	"saved":        "Auto top-up settings saved.",
-	"card-saved":   "Card saved. A failed auto top-up, if any, tries again with it.",
-	"card-removed": "Card removed. Auto top-up is off until you save a card and turn it on.",
+	"saved":          "Auto top-up settings saved.",
+	"card-saved":     "Card saved. A failed auto top-up, if any, tries again with it.",
+	"card-removed":   "Card removed. Auto top-up is off until you save a card and turn it on.",
+	"card-not-saved": "No card was saved: the card page closed before a card was entered.",
+	"approved":       "Thanks. Your balance goes up as soon as your bank confirms the payment; if it does not, approve again from the banner.",
 }
 
 type autoTopUpView struct {
@@ -71,18 +72,9 @@ type autoTopUpView struct {
 	Threshold, Amount, DailyMax       string
 	SuggestedThreshold, SuggestedAmnt string
 	Sandbox                           bool
-	TestCards                         []autoTopUpTestCard
 	Banner                            string
+	BannerAction                      *web.Link
 	Error                             string
-}
-
-type autoTopUpTestCard struct{ ID, Label string }
-
-var autoTopUpTestCards = []autoTopUpTestCard{
-	{providers.SandboxCardVisa, "Visa 4242: succeeds"},
-	{providers.SandboxCardDeclined, "Visa 0002: declined (hard)"},
-	{providers.SandboxCardInsufficientFunds, "Visa 9995: insufficient funds (soft, retried)"},
-	{providers.SandboxCardAuthenticationRequire, "Visa 3184: needs authentication"},
 }
 
 func (h *handlers) autoTopUpPage(c *gin.Context) {
@@ -104,7 +96,8 @@ func (h *handlers) renderAutoTopUp(c *gin.Context, status int, flash, problem st
 	def := autotopup.Defaults(acct, p.Account.Kind)
 	v := autoTopUpView{Settings: st, Threshold: autoTopUpDollars(st.ThresholdCents), Amount: autoTopUpDollars(st.AmountCents),
 		DailyMax: autoTopUpDollars(st.DailyMaxCents), SuggestedThreshold: formatDollars(def.ThresholdCents), SuggestedAmnt: formatDollars(def.AmountCents),
-		Sandbox: !h.d.Config.StripeLive(), TestCards: autoTopUpTestCards, Banner: h.AutoTopUpBanner(ctx, acct), Error: problem}
+		Sandbox: !h.d.Config.StripeLive(), Error: problem}
+	v.Banner, v.BannerAction = h.AutoTopUpBanner(ctx, acct)
 	pg := web.PageFor(c, "Auto top-up", "credits")
 	pg.Data, pg.Flash = v, flash
 	c.Header("Cache-Control", "no-store")
@@ -162,43 +155,6 @@ func autoTopUpProblem(err error) string {
 	return err.Error()
 }
 
-// autoTopUpSaveTestCard stores one of Stripe's test payment methods as the
-// account's card. Sandbox only: live mode saves cards through Checkout in
-// setup mode (TODO: not built yet; the Credits page's top-up with "save this
-// card" is the live path).
-func (h *handlers) autoTopUpSaveTestCard(c *gin.Context) {
-	acct, ok := autoTopUpOwner(c)
-	if !ok {
-		return
-	}
-	if h.d.Config.StripeLive() {
-		web.NotFound(h.d.Pages)(c)
-		return
-	}
-	card, err := autotopup.SandboxCard(c.PostForm("payment_method"))
-	if err != nil {
-		h.renderAutoTopUp(c, http.StatusUnprocessableEntity, "", "Pick one of the test cards.")
-		return
-	}
-	if _, err := h.autoTopUps().SaveCard(c.Request.Context(), acct, card); err != nil {
-		h.pageFailed(c, err)
-		return
-	}
-	h.autoTopUpCardChanged(c.Request.Context(), acct)
-	c.Redirect(http.StatusSeeOther, "/autotopup?done=card-saved")
-}
-
-// autoTopUpCardChanged wakes a failed AutoTopUp workflow: a new card is one
-// of the two ways out of failed. The card is saved either way.
-func (h *handlers) autoTopUpCardChanged(ctx context.Context, accountID int64) {
-	if h.d.Temporal == nil {
-		return
-	}
-	if err := autotopup.CardUpdated(ctx, h.d.Temporal, accountID); err != nil && h.d.Log != nil {
-		h.d.Log.WarnContext(ctx, "auto top-up card-updated signal failed", "account_id", accountID, "error", err)
-	}
-}
-
 func (h *handlers) autoTopUpRemoveCard(c *gin.Context) {
 	acct, ok := autoTopUpOwner(c)
 	if !ok {
@@ -212,21 +168,23 @@ func (h *handlers) autoTopUpRemoveCard(c *gin.Context) {
 }
 
 // AutoTopUpBanner is the warning to show an account's members when its
-// latest auto top-up needs authentication or was declined, "" otherwise.
-// The dialer and Credits pages show it (set it as the page's Flash or in
-// their data).
-func (h *handlers) AutoTopUpBanner(ctx context.Context, accountID int64) string {
+// latest auto top-up needs authentication or was declined, with the link
+// that fixes it; "" otherwise. The dialer and Credits pages show it as
+// their flash, the Auto top-up page in its own banner.
+func (h *handlers) AutoTopUpBanner(ctx context.Context, accountID int64) (string, *web.Link) {
 	as, err := h.autoTopUps().Attempts(ctx, accountID, 1)
 	if err != nil || len(as) == 0 {
-		return ""
+		return "", nil
 	}
 	switch as[0].Status {
 	case models.AttemptNeedsAuthentication:
-		return fmt.Sprintf("Your bank wants you to approve the %s auto top-up. Top up now while signed in, or save another card on the Auto top-up page.", formatDollars(as[0].AmountCents))
+		return fmt.Sprintf("Your bank wants you to approve the %s auto top-up.", formatDollars(as[0].AmountCents)),
+			&web.Link{Href: "/autotopup/approve", Text: "Approve it"}
 	case models.AttemptHardDecline, models.AttemptSoftDecline, models.AttemptError:
-		return fmt.Sprintf("Your %s auto top-up was declined. Update your card on the Auto top-up page.", formatDollars(as[0].AmountCents))
+		return fmt.Sprintf("Your %s auto top-up was declined.", formatDollars(as[0].AmountCents)),
+			&web.Link{Href: "/autotopup", Text: "Update your card"}
 	}
-	return ""
+	return "", nil
 }
 
 // autoTopUpCents parses dollars ("20", "2.5", "2.50", "$20") into cents.

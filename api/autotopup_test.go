@@ -45,54 +45,96 @@ func putJSON(t *testing.T, u, token, body string) cliReply {
 	return cliReply{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
-func TestAutoTopUpPage_OwnerSavesATestCardThenOptsIn(t *testing.T) {
+// The owner saves a card the way production does, through Checkout in
+// setup mode (the sandbox's page over HTTP, a real Temporal server and
+// worker running SaveCard), then opts in, then removes the card.
+func TestAutoTopUpPage_OwnerSavesACardThroughSetupCheckoutThenOptsIn(t *testing.T) {
 	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
-		s := newAuthServer(t, db)
-		ana := s.user(t, "ana@example.com", models.AccountIndividual, false)
-		b := s.browser(t, ana)
-		page := cliDo(t, b, http.MethodGet, s.URL+"/autotopup", nil, nil)
-		if page.status != http.StatusOK || !strings.Contains(page.body, `value="2"`) || !strings.Contains(page.body, `value="20"`) || !strings.Contains(page.body, "data-no-card") {
-			t.Fatalf("page %d, want the suggested $2 threshold and $20 amount and no card:\n%s", page.status, page.body)
+		cs := newCreditsServer(t, db)
+		ana, cookie, _ := cs.user("ana@example.com", models.AccountIndividual)
+		formHdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+		post := func(path string, form url.Values, c *http.Cookie) (int, string, string) {
+			code, loc, body := cs.do(http.MethodPost, path, strings.NewReader(form.Encode()), formHdr, c)
+			return code, loc, string(body)
+		}
+		get := func(path string) (int, string) {
+			code, _, body := cs.do(http.MethodGet, path, nil, nil, cookie)
+			return code, string(body)
+		}
+		code, page := get("/autotopup")
+		if code != http.StatusOK || !strings.Contains(page, `value="2"`) || !strings.Contains(page, `value="20"`) || !strings.Contains(page, "data-no-card") || !strings.Contains(page, "data-save-card") {
+			t.Fatalf("page %d, want the suggested $2 threshold and $20 amount, no card and a Save a card button:\n%s", code, page)
 		}
 		form := url.Values{"enabled": {"on"}, "threshold": {"2"}, "amount": {"25.50"}, "daily_max_count": {"2"}, "daily_max": {"60"}}
-		if r := cliDo(t, b, http.MethodPost, s.URL+"/autotopup", form, nil); r.status != http.StatusConflict || !strings.Contains(r.body, "Save a card before") {
-			t.Fatalf("opting in without a card: %d, want 409 with a clear message:\n%s", r.status, r.body)
+		if code, _, body := post("/autotopup", form, cookie); code != http.StatusConflict || !strings.Contains(body, "Save a card before") {
+			t.Fatalf("opting in without a card: %d, want 409 with a clear message:\n%s", code, body)
 		}
-		if r := cliDo(t, b, http.MethodPost, s.URL+"/autotopup/card", url.Values{"payment_method": {"pm_card_bogus"}}, nil); r.status != http.StatusUnprocessableEntity {
-			t.Fatalf("an unknown test card: %d, want 422", r.status)
+		code, checkout, body := post("/autotopup/card/setup", url.Values{}, cookie)
+		if code != http.StatusSeeOther || !strings.HasPrefix(checkout, cs.URL+providers.SandboxCheckoutPath+providers.SandboxSetupSessionPrefix) {
+			t.Fatalf("Save a card: %d %q, want 303 to the sandbox setup checkout\n%s", code, checkout, body)
 		}
-		if r := cliDo(t, b, http.MethodPost, s.URL+"/autotopup/card", url.Values{"payment_method": {providers.SandboxCardVisa}}, nil); r.status != http.StatusSeeOther {
-			t.Fatalf("saving a test card: %d", r.status)
+		path := strings.TrimPrefix(checkout, cs.URL)
+		if code, _, page := cs.do(http.MethodGet, path, nil, nil, nil); code != http.StatusOK || !strings.Contains(string(page), "data-setup-mode") ||
+			!strings.Contains(string(page), "every test card saves") || strings.Contains(string(page), "Pay $") {
+			t.Fatalf("setup checkout page %d, want the save-a-card mode:\n%s", code, page)
 		}
-		if r := cliDo(t, b, http.MethodPost, s.URL+"/autotopup", form, nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/autotopup?done=saved" {
-			t.Fatalf("opting in with a card: %d %s", r.status, r.header.Get("Location"))
+		if code, _, _ := post(path, url.Values{"card": {"pm_card_bogus"}}, nil); code != http.StatusUnprocessableEntity {
+			t.Fatalf("an unknown test card: %d, want 422", code)
 		}
-		st, err := autotopup.New(db, s.led).Settings(context.Background(), ana.AccountID)
-		if err != nil || !st.Enabled || st.AmountCents != 2550 || st.DailyMaxCount != 2 || st.DailyMaxCents != 6000 || st.CardLast4 != "4242" {
+		// A card that will decline still saves, as Stripe's do: the decline
+		// comes when auto top-up charges it.
+		if code, loc, body := post(path, url.Values{"card": {providers.SandboxCardDeclined}}, nil); code != http.StatusSeeOther || loc != "/autotopup?done=card-saved" {
+			t.Fatalf("saving pm_card_chargeDeclined: %d %q\n%s", code, loc, body)
+		}
+		if code, page := get("/autotopup?done=card-saved"); code != http.StatusOK || !strings.Contains(page, "visa ending in 0002") || !strings.Contains(page, "Card saved.") {
+			t.Fatalf("after saving: %d, want the card shown:\n%s", code, page)
+		}
+		var setup models.CardSetup
+		if err := db.Where("account_id = ?", ana.AccountID).Take(&setup).Error; err != nil || setup.Status != models.CardSetupSaved || setup.CardLast4 != "0002" {
+			t.Fatalf("card setup row %+v, %v", setup, err)
+		}
+		var cust models.StripeCustomer
+		if err := db.Where("account_id = ?", ana.AccountID).Take(&cust).Error; err != nil {
+			t.Fatalf("no stripe customer made for the setup: %v", err)
+		}
+		if st, _ := autotopup.New(db, cs.ledger).Settings(context.Background(), ana.AccountID); st.PaymentMethodID != providers.SandboxCardDeclined || st.CustomerID != cust.CustomerID || st.Enabled {
+			t.Fatalf("settings after saving %+v, want the test card with the account's customer, still off", st)
+		}
+		if code, _, _ := post(path, url.Values{"card": {providers.SandboxCardVisa}}, nil); code != http.StatusConflict {
+			t.Fatalf("a second card on a finished setup: %d, want 409", code)
+		}
+		if code, loc, _ := post("/autotopup", form, cookie); code != http.StatusSeeOther || loc != "/autotopup?done=saved" {
+			t.Fatalf("opting in with a card: %d %s", code, loc)
+		}
+		st, err := autotopup.New(db, cs.ledger).Settings(context.Background(), ana.AccountID)
+		if err != nil || !st.Enabled || st.AmountCents != 2550 || st.DailyMaxCount != 2 || st.DailyMaxCents != 6000 || st.CardLast4 != "0002" {
 			t.Fatalf("stored %+v (%v)", st, err)
 		}
 		bad := url.Values{"threshold": {"two"}, "amount": {"20"}, "daily_max_count": {"2"}, "daily_max": {"60"}}
-		if r := cliDo(t, b, http.MethodPost, s.URL+"/autotopup", bad, nil); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "threshold must be an amount") {
-			t.Fatalf("a bad threshold: %d, want 422 naming the field:\n%s", r.status, r.body)
+		if code, _, body := post("/autotopup", bad, cookie); code != http.StatusUnprocessableEntity || !strings.Contains(body, "threshold must be an amount") {
+			t.Fatalf("a bad threshold: %d, want 422 naming the field:\n%s", code, body)
 		}
-		if r := cliDo(t, b, http.MethodPost, s.URL+"/autotopup/card/remove", url.Values{}, nil); r.status != http.StatusSeeOther {
-			t.Fatalf("removing the card: %d", r.status)
+		if code, _, _ := post("/autotopup/card/remove", url.Values{}, cookie); code != http.StatusSeeOther {
+			t.Fatalf("removing the card: %d", code)
 		}
-		if st, _ := autotopup.New(db, s.led).Settings(context.Background(), ana.AccountID); st.Enabled || st.HasCard() {
+		if st, _ := autotopup.New(db, cs.ledger).Settings(context.Background(), ana.AccountID); st.Enabled || st.HasCard() {
 			t.Fatalf("after removing the card: %+v, want off", st)
 		}
 		// A charge that needs the cardholder shows a banner.
-		if err := autotopup.New(db, s.led).StartAttempt(context.Background(), models.AutoTopUpAttempt{AttemptID: "auto-top-up-x-1", AccountID: ana.AccountID,
+		if err := autotopup.New(db, cs.ledger).StartAttempt(context.Background(), models.AutoTopUpAttempt{AttemptID: "auto-top-up-x-1", AccountID: ana.AccountID,
 			AmountCents: 2000, Status: models.AttemptNeedsAuthentication}); err != nil {
 			t.Fatal(err)
 		}
-		if r := cliDo(t, b, http.MethodGet, s.URL+"/autotopup", nil, nil); !strings.Contains(r.body, "data-autotopup-banner") || !strings.Contains(r.body, "approve the $20.00 auto top-up") {
-			t.Fatalf("no authentication banner:\n%s", r.body)
+		if _, page := get("/autotopup"); !strings.Contains(page, "data-autotopup-banner") || !strings.Contains(page, "approve the $20.00 auto top-up") ||
+			!strings.Contains(page, `<a href="/autotopup/approve" data-banner-action>`) {
+			t.Fatalf("no authentication banner with the approve link:\n%s", page)
 		}
-		// The dialer and the credits page carry it too: that is where people are.
+		// The dialer and the credits page carry it too, with the link that
+		// fixes it: that is where people are.
 		for _, path := range []string{"/dial", "/credits"} {
-			if r := cliDo(t, b, http.MethodGet, s.URL+path, nil, nil); !strings.Contains(r.body, "approve the $20.00 auto top-up") {
-				t.Fatalf("%s lacks the auto top-up banner:\n%s", path, r.body)
+			if _, page := get(path); !strings.Contains(page, "approve the $20.00 auto top-up") ||
+				!strings.Contains(page, `href="/autotopup/approve" data-flash-action>Approve it</a>`) {
+				t.Fatalf("%s lacks the auto top-up banner and its link:\n%s", path, page)
 			}
 		}
 	})
@@ -142,7 +184,7 @@ func TestAutoTopUp_SeatsCannotManageTheCompanyCard(t *testing.T) {
 	if r := cliDo(t, b, http.MethodGet, s.URL+"/autotopup", nil, nil); r.status != http.StatusForbidden || r.errorCode() != "owners_only" {
 		t.Fatalf("a seat on /autotopup: %d %s, want 403 owners_only", r.status, r.body)
 	}
-	if r := cliDo(t, b, http.MethodPost, s.URL+"/autotopup/card", url.Values{"payment_method": {providers.SandboxCardVisa}}, nil); r.status != http.StatusForbidden {
+	if r := cliDo(t, b, http.MethodPost, s.URL+"/autotopup/card/setup", url.Values{}, nil); r.status != http.StatusForbidden {
 		t.Fatalf("a seat saving a card: %d, want 403", r.status)
 	}
 }

@@ -392,8 +392,7 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	if acct.Kind == models.AccountCompany {
 		presets = []int64{100, 200, 500, 1000}
 	}
-	// ?amount=<cents> pre-selects an amount, e.g. the auto top-up that the
-	// bank wanted approved: paying it here, signed in, approves it on-session.
+	// ?amount=<cents> pre-selects an amount, for links that suggest one.
 	want, _ := strconv.ParseInt(c.Query("amount"), 10, 64)
 	if want < minCents || want > h.d.Config.TopUpMaxCents {
 		want = 0
@@ -447,11 +446,11 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 		}
 	}
 	p := web.PageFor(c, "Credits", "credits")
+	p.Data, p.Flash = v, flash
 	if flash == "" {
 		// A failed or unapproved auto top-up is the first thing to tell.
-		flash = h.AutoTopUpBanner(ctx, acct.ID)
+		p.Flash, p.FlashAction = h.AutoTopUpBanner(ctx, acct.ID)
 	}
-	p.Data, p.Flash = v, flash
 	h.d.Pages.Serve(c, status, "credits", p)
 }
 

@@ -80,8 +80,10 @@ func newCreditsServer(t *testing.T, db *gorm.DB) *creditsServer {
 	}
 	s.cfg = cfg
 	sandbox := providers.NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)
+	pay, autoTopUps := providers.New(cfg, sandbox).Payments, autotopup.New(db, led)
 	w := mworker.New(tc, queue, &activities.Activities{Ledger: led, Mailer: s.mailbox,
-		Payments: providers.New(cfg, sandbox).Payments, TopUps: credits.New(db), Postings: led, SavedCards: autotopup.New(db, led)})
+		Payments: pay, TopUps: credits.New(db), Postings: led, SavedCards: autoTopUps, CardSetups: autoTopUps, SetupPayments: pay,
+		AutoTopUps: autoTopUps, Charges: pay})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -317,10 +319,18 @@ func TestTopUp_SandboxCheckoutPaysThroughTheSignedWebhook(t *testing.T) {
 	if code, _, page := s.do(http.MethodGet, path, nil, nil, nil); code != 200 || !strings.Contains(string(page), "Pay $7.00") {
 		t.Fatalf("GET %s = %d", path, code)
 	}
-	// Authentication required fails in checkout: no event, still open.
+	// The 3-D Secure card gets the bank's challenge; failing it charges
+	// nothing and leaves the checkout open for another card.
 	form := url.Values{"card": {providers.SandboxCardAuthenticationRequire}}
-	if code, _, _ := s.do(http.MethodPost, path, strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil); code != http.StatusPaymentRequired {
-		t.Fatalf("authentication-required card = %d, want 402", code)
+	if code, _, page := s.do(http.MethodPost, path, strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil); code != http.StatusOK || !strings.Contains(string(page), `data-authenticate="complete"`) {
+		t.Fatalf("authentication-required card = %d, want the challenge", code)
+	}
+	form.Set("authentication", "fail")
+	if code, _, page := s.do(http.MethodPost, path, strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil); code != http.StatusPaymentRequired || !strings.Contains(string(page), "Authentication failed") {
+		t.Fatalf("failed authentication = %d, want 402 naming it", code)
+	}
+	if code, body := s.cli(http.MethodGet, "/api/cli/topups/"+id, tok, nil); code != 200 || body["status"] != "awaiting_payment" {
+		t.Fatalf("after failed authentication the top-up is %d %v, want still open", code, body)
 	}
 	form = url.Values{"card": {providers.SandboxCardVisa}}
 	code, loc, _ := s.do(http.MethodPost, path, strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil)
@@ -357,38 +367,46 @@ func TestTopUp_SandboxCheckoutPaysThroughTheSignedWebhook(t *testing.T) {
 	}
 }
 
-func TestTopUp_DeclinedAndExpiredSandboxCheckoutsCreditNothing(t *testing.T) {
+// As on Stripe's hosted page, a declined card is shown inline and the
+// session stays open for another card: no event, nothing credited. Only
+// the session's expiry closes the top-up.
+func TestTopUp_DeclinedSandboxCardKeepsTheCheckoutOpenAndExpiryCreditsNothing(t *testing.T) {
 	s := newCreditsServer(t, testenv.SQLite(t))
 	u, cookie, _ := s.user("declined@example.com", models.AccountIndividual)
-	for _, c := range []struct {
-		field, value string
-		want         models.TopUpStatus
-	}{
-		{"card", providers.SandboxCardDeclined, models.TopUpFailed},
-		{"card", providers.SandboxCardInsufficientFunds, models.TopUpFailed},
-		{"action", "expire", models.TopUpExpired},
-	} {
-		checkout := s.webTopUp(cookie, "5")
-		_, id := sessionFromURL(t, checkout)
-		form := url.Values{c.field: {c.value}}
-		code, loc, _ := s.do(http.MethodPost, strings.TrimPrefix(checkout, s.URL), strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil)
-		if code != http.StatusSeeOther || loc != "/credits?topup="+id {
-			t.Fatalf("%s=%s: %d %q", c.field, c.value, code, loc)
+	checkout := s.webTopUp(cookie, "5")
+	_, id := sessionFromURL(t, checkout)
+	path := strings.TrimPrefix(checkout, s.URL)
+	form := func(k, v string) io.Reader { return strings.NewReader(url.Values{k: {v}}.Encode()) }
+	formHdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for card, says := range map[string]string{providers.SandboxCardDeclined: "Your card has been declined.", providers.SandboxCardInsufficientFunds: "Your card has insufficient funds."} {
+		code, _, page := s.do(http.MethodPost, path, form("card", card), formHdr, nil)
+		if code != http.StatusPaymentRequired || !strings.Contains(string(page), says) || !strings.Contains(string(page), `data-card="`+providers.SandboxCardVisa+`"`) {
+			t.Fatalf("%s: %d, want 402 saying %q with the cards still offered:\n%s", card, code, says, page)
 		}
-		res := s.waitTopUp(id)
-		tu, _ := credits.New(s.db).Get(context.Background(), id)
-		if string(tu.Status) != res.State || tu.Status != c.want {
-			t.Fatalf("%s=%s: workflow %+v, row %s; want %s", c.field, c.value, res, tu.Status, c.want)
-		}
-		testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.TopUpWorkflowID(id), ""), "top-up-"+string(c.want)+"-"+strings.TrimPrefix(c.value, "pm_card_"))
-		code, _, page := s.do(http.MethodGet, loc, nil, nil, cookie)
-		if code != 200 || !strings.Contains(string(page), `data-topup-status="`+string(c.want)+`"`) {
-			t.Fatalf("credits page after %s = %d", c.value, code)
-		}
+	}
+	var events int64
+	s.db.Model(&models.StripeEvent{}).Count(&events)
+	tu, _ := credits.New(s.db).Get(context.Background(), id)
+	if events != 0 || tu.Status != models.TopUpAwaitingPayment {
+		t.Fatalf("after two declines: %d events sent, top-up %s; want none and still awaiting payment", events, tu.Status)
+	}
+	code, loc, _ := s.do(http.MethodPost, path, form("action", "expire"), formHdr, nil)
+	if code != http.StatusSeeOther || loc != "/credits?topup="+id {
+		t.Fatalf("expire: %d %q", code, loc)
+	}
+	res := s.waitTopUp(id)
+	tu, _ = credits.New(s.db).Get(context.Background(), id)
+	if res.State != workflows.PaymentExpired || tu.Status != models.TopUpExpired {
+		t.Fatalf("workflow %+v, row %s; want expired", res, tu.Status)
+	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.TopUpWorkflowID(id), ""), "top-up-expired-expire")
+	code, _, page := s.do(http.MethodGet, loc, nil, nil, cookie)
+	if code != 200 || !strings.Contains(string(page), `data-topup-status="expired"`) {
+		t.Fatalf("credits page after expiry = %d", code)
 	}
 	acct, _ := s.ledger.Account(context.Background(), u.AccountID)
 	if acct.BalanceCents != 0 {
-		t.Fatalf("balance = %d after failed payments", acct.BalanceCents)
+		t.Fatalf("balance = %d after declined payments", acct.BalanceCents)
 	}
 }
 
@@ -524,8 +542,8 @@ func TestTopUp_PaymentReportedAfterExpiryIsCreditedOnce(t *testing.T) {
 	}
 }
 
-// The needs-approval email links to /credits?amount=<cents>: the form comes
-// pre-filled so the owner finishes the payment on-session in one step.
+// /credits?amount=<cents> comes with the amount pre-selected, so a link can
+// offer a top-up of a given size in one step.
 func TestCreditsPage_AmountLinkPrefillsTheTopUpForm(t *testing.T) {
 	s := newCreditsServer(t, testenv.SQLite(t))
 	_, cookie, _ := s.user("prefill@example.com", models.AccountIndividual)
@@ -546,5 +564,24 @@ func TestCreditsPage_AmountLinkPrefillsTheTopUpForm(t *testing.T) {
 		if b := page(q); !strings.Contains(b, `value="5" checked`) || strings.Contains(b, `data-custom-radio checked`) {
 			t.Fatalf("%s must fall back to the default amount", q)
 		}
+	}
+}
+
+func TestTopUp_SandboxThreeDSecureCardPaysOnceTheChallengeIsCompleted(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	_, _, tok := s.user("threeds@example.com", models.AccountIndividual)
+	code, body := s.cli(http.MethodPost, "/api/cli/topups", tok, map[string]any{"amount_cents": 800})
+	if code != http.StatusCreated {
+		t.Fatalf("POST /api/cli/topups = %d %v", code, body)
+	}
+	id, path := body["id"].(string), strings.TrimPrefix(body["checkout_url"].(string), s.URL)
+	form := url.Values{"card": {providers.SandboxCardAuthenticationRequire}, "authentication": {"complete"}}
+	code, loc, _ := s.do(http.MethodPost, path, strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil)
+	if code != http.StatusSeeOther || loc != "/dial?topup="+id {
+		t.Fatalf("completing 3-D Secure = %d %q", code, loc)
+	}
+	code, body = s.cli(http.MethodGet, "/api/cli/topups/"+id, tok, nil)
+	if code != 200 || body["status"] != "succeeded" || body["balance_cents"] != float64(800) || body["card_last4"] != "3184" {
+		t.Fatalf("GET top-up = %d %v, want paid by the 3-D Secure card", code, body)
 	}
 }

@@ -22,7 +22,7 @@ func (h *handlers) registerPages(r gin.IRouter) {
 				// otherwise a failed auto top-up is worth the banner.
 				p.Flash = h.topUpFlash(c)
 				if pr, ok := principal(c); ok && p.Flash == "" {
-					p.Flash = h.AutoTopUpBanner(c.Request.Context(), pr.Account.ID)
+					p.Flash, p.FlashAction = h.AutoTopUpBanner(c.Request.Context(), pr.Account.ID)
 				}
 			}
 			h.d.Pages.Serve(c, http.StatusOK, pg.name, p)

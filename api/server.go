@@ -78,6 +78,7 @@ func New(d Deps) *gin.Engine {
 	h.registerCredits(site)
 	h.registerAdmin(site)
 	h.registerAutoTopUp(site)
+	h.registerAutoTopUpApprove(site)
 	r.NoRoute(h.loadSession(), web.NotFound(d.Pages))
 	r.NoMethod(func(c *gin.Context) {
 		abortWithError(c, &requestError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",

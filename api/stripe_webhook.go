@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stripe/stripe-go/v76"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -28,25 +30,54 @@ import (
 // work: the workflow credits, records and mails.
 
 // checkoutSessionObject is the part of a checkout.session we read.
-// payment_intent is an id, or an object when expanded.
+// payment_intent and setup_intent are ids, or objects when expanded.
 type checkoutSessionObject struct {
 	ID            string            `json:"id"`
 	Object        string            `json:"object"`
 	PaymentStatus string            `json:"payment_status"`
 	PaymentIntent json.RawMessage   `json:"payment_intent"`
+	SetupIntent   json.RawMessage   `json:"setup_intent"`
 	Metadata      map[string]string `json:"metadata"`
 }
 
-func (o checkoutSessionObject) paymentIntentID() string {
+// expandableID reads a Stripe reference that is an id or, when expanded,
+// an object with an id.
+func expandableID(raw json.RawMessage) string {
 	var id string
-	if json.Unmarshal(o.PaymentIntent, &id) == nil {
+	if json.Unmarshal(raw, &id) == nil {
 		return id
 	}
 	var obj struct {
 		ID string `json:"id"`
 	}
-	_ = json.Unmarshal(o.PaymentIntent, &obj)
+	_ = json.Unmarshal(raw, &obj)
 	return obj.ID
+}
+
+// claimEvent records a verified event's id before anything acts on it. For
+// a redelivery, a database failure or no Temporal it answers the request
+// itself and returns ok false. Otherwise the caller acts and calls forget
+// when acting failed, so that Stripe's retry is handled rather than taken
+// for a duplicate.
+func (h *handlers) claimEvent(c *gin.Context, ev stripe.Event, objectID string, ack func(bool, string)) (forget func(), ok bool) {
+	ctx := c.Request.Context()
+	store := h.credits()
+	fresh, err := store.RecordEvent(ctx, ev.ID, string(ev.Type), objectID)
+	if err != nil {
+		abortWithError(c, err)
+		return nil, false
+	}
+	if !fresh {
+		ack(false, "duplicate event")
+		return nil, false
+	}
+	forget = func() { _ = store.ForgetEvent(context.WithoutCancel(ctx), ev.ID) }
+	if h.d.Temporal == nil {
+		forget()
+		abortWithError(c, errTemporalMissing)
+		return nil, false
+	}
+	return forget, true
 }
 
 func (h *handlers) stripeWebhook(c *gin.Context) {
@@ -66,6 +97,11 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 		log.Info("stripe webhook acknowledged", "handled", handled, "note", why)
 		c.JSON(http.StatusOK, gin.H{"received": true, "handled": handled})
 	}
+	// An auto top-up's PaymentIntent (metadata.attempt_id) finishing after
+	// the owner's on-session approval: autotopup_approve.go.
+	if h.autoTopUpPaymentWebhook(c, ev, ack) {
+		return
+	}
 	if !strings.HasPrefix(string(ev.Type), "checkout.session.") || ev.Data == nil {
 		ack(false, "event type not used")
 		return
@@ -76,13 +112,17 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 		return
 	}
 	topUpID := obj.Metadata["topup_id"]
+	if setupID := obj.Metadata["setup_id"]; topUpID == "" && setupID != "" {
+		// Checkout in setup mode, saving a card: card_setup.go.
+		h.cardSetupWebhook(c, ev, obj, setupID, ack)
+		return
+	}
 	if topUpID == "" {
 		ack(false, "checkout session without metadata.topup_id")
 		return
 	}
 	ctx := c.Request.Context()
-	store := h.credits()
-	t, err := store.Get(ctx, topUpID)
+	t, err := h.credits().Get(ctx, topUpID)
 	if errors.Is(err, credits.ErrTopUpNotFound) {
 		ack(false, "unknown top-up "+topUpID)
 		return
@@ -91,22 +131,12 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 		abortWithError(c, err)
 		return
 	}
-	fresh, err := store.RecordEvent(ctx, ev.ID, string(ev.Type), obj.ID)
-	if err != nil {
-		abortWithError(c, err)
-		return
-	}
-	if !fresh {
-		ack(false, "duplicate event")
-		return
-	}
-	if h.d.Temporal == nil {
-		_ = store.ForgetEvent(ctx, ev.ID)
-		abortWithError(c, errTemporalMissing)
+	forget, ok := h.claimEvent(c, ev, obj.ID, ack)
+	if !ok {
 		return
 	}
 	signal := workflows.CheckoutEvent{EventID: ev.ID, Type: string(ev.Type), SessionID: obj.ID,
-		PaymentIntentID: obj.paymentIntentID(), PaymentStatus: obj.PaymentStatus}
+		PaymentIntentID: expandableID(obj.PaymentIntent), PaymentStatus: obj.PaymentStatus}
 	err = h.d.Temporal.SignalWorkflow(ctx, workflows.TopUpWorkflowID(t.ID), "", workflows.SignalTopUpCheckoutEvent, signal)
 	var nf *serviceerror.NotFound
 	switch {
@@ -126,7 +156,7 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 		}, workflows.CreditLateTopUp, workflows.CreditLateTopUpInput{TopUpID: t.ID, PaymentIntentID: signal.PaymentIntentID})
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if err != nil && !errors.As(err, &started) {
-			_ = store.ForgetEvent(ctx, ev.ID)
+			forget()
 			abortWithError(c, fmt.Errorf("credit late payment of top-up %s: %w", t.ID, err))
 			return
 		}
@@ -134,7 +164,7 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 		ack(true, "late payment credited for top-up "+t.ID)
 	case err != nil:
 		// Let Stripe redeliver: forget the id so the retry is handled.
-		_ = store.ForgetEvent(ctx, ev.ID)
+		forget()
 		abortWithError(c, fmt.Errorf("signal top-up %s: %w", t.ID, err))
 	default:
 		ack(true, "signalled top-up "+t.ID)

@@ -27,9 +27,17 @@ type Page struct {
 	RequestID string
 	CSRFToken string
 	Flash     string
+	// FlashAction, when set, is a link shown with the flash: the one thing
+	// to do about it.
+	FlashAction *Link
 	// Viewer is the signed-in person, nil when nobody is signed in.
 	Viewer *Viewer
 	Data   any
+}
+
+// Link is a labelled link to a page of ours.
+type Link struct {
+	Href, Text string
 }
 
 // Viewer is what the layout shows of the signed-in person.

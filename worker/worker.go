@@ -34,6 +34,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.AutoTopUp, workflow.RegisterOptions{Name: workflows.NameAutoTopUp})
 	r.RegisterWorkflowWithOptions(workflows.TopUp, workflow.RegisterOptions{Name: workflows.NameTopUp})
 	r.RegisterWorkflowWithOptions(workflows.CreditLateTopUp, workflow.RegisterOptions{Name: workflows.NameCreditLateTopUp})
+	r.RegisterWorkflowWithOptions(workflows.SaveCard, workflow.RegisterOptions{Name: workflows.NameSaveCard})
 }
 
 // New builds a worker on taskQueue with every workflow and the activities.

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -38,7 +39,52 @@ const (
 	autoTopUpKeptAttempts            = 10
 	autoTopUpActivityStartToClose    = time.Minute
 	autoTopUpActivityMaximumAttempts = 10
+	autoTopUpKeptPayments            = 10
+	// The approve update answers a person waiting on a page: its
+	// activity gets a short leash (the Idempotency-Key makes a retry, or
+	// the owner's second click, harmless).
+	autoTopUpApproveStartToClose = 20 * time.Second
+	autoTopUpApproveMaxAttempts  = 3
 )
+
+// Stripe's payment_intent events about an auto top-up's PaymentIntent, as
+// the webhook signals them.
+const (
+	EventPaymentIntentSucceeded = "payment_intent.succeeded"
+	EventPaymentIntentFailed    = "payment_intent.payment_failed"
+)
+
+// PaymentIntentEvent is the SignalAutoTopUpPaymentEvent payload: what the
+// webhook read from one verified payment_intent.* event whose metadata names
+// an auto top-up attempt. AmountCents is Stripe's; the credit is the
+// attempt's own amount, after checking they agree.
+type PaymentIntentEvent struct {
+	EventID         string
+	Type            string
+	PaymentIntentID string
+	AttemptID       string
+	AmountCents     int64
+	// Message is the bank's reason for a failed payment, if any.
+	Message string
+}
+
+// AutoTopUpApproval is what the approve update answers: where to send the
+// owner to authenticate, or that the payment went through at once.
+type AutoTopUpApproval struct {
+	AttemptID       string
+	PaymentIntentID string
+	AmountCents     int64
+	// RedirectURL is the bank's authentication page; empty when there is
+	// nothing for the owner to do there.
+	RedirectURL string
+	// Succeeded: paid at once; the credit follows within seconds.
+	Succeeded bool
+	// Declined is the bank's reason when the confirmation was declined.
+	Declined string
+}
+
+// ErrTypeNothingToApprove is the approve validator's rejection type.
+const ErrTypeNothingToApprove = "AutoTopUpNothingToApprove"
 
 // AutoTopUpInput starts (or continues) an account's AutoTopUp workflow.
 // Zero knobs take the defaults above; tests shorten them.
@@ -98,6 +144,24 @@ type AutoTopUpState struct {
 	LastChangedAt   time.Time
 	FailedAt        time.Time
 	CreditedEntries int
+	// AuthAttemptID, AuthPaymentIntentID and AuthAmountCents name the charge
+	// waiting for the owner's on-session approval; AuthRound numbers the
+	// owner's tries at it (part of Stripe's Idempotency-Key).
+	AuthAttemptID       string
+	AuthPaymentIntentID string
+	AuthAmountCents     int64
+	AuthRound           int
+	// AuthConfirmed is the round last sent to the bank by an approval: a
+	// payment failure counts as the owner's failed try only then (Stripe
+	// also reports the off-session decline that asked for authentication).
+	AuthConfirmed int
+	// CreditedPayments are the latest PaymentIntents credited, so a repeated
+	// event changes no counter (the ledger key keeps the money once anyway).
+	CreditedPayments []string
+	// PendingPayments are payment events received but not handled yet;
+	// continue-as-new carries them.
+	PendingPayments  []PaymentIntentEvent
+	LastPaymentEvent string
 }
 
 // AutoTopUpResult is how the workflow closed.
@@ -114,6 +178,10 @@ type autoTopUp struct {
 	debit workflow.ReceiveChannel
 	retry workflow.ReceiveChannel
 	card  workflow.ReceiveChannel
+	// payment carries the webhook's payment_intent events; approved the
+	// approve update's own "paid at once", so the main loop credits both.
+	payment  workflow.ReceiveChannel
+	approved workflow.Channel
 }
 
 // AutoTopUp charges an account's saved card when debits leave its balance
@@ -122,12 +190,17 @@ type autoTopUp struct {
 // cooldown and checked once; a daily cap bounds count and amount; soft
 // declines are retried a bounded number of times with backoff, hard ones and
 // authentication requests stop at once, and a failure waits for an
-// operator's retry or a new card before the workflow closes.
+// operator's retry or a new card before the workflow closes. A charge that
+// needs authentication waits for the owner's on-session approval (the
+// approve update) and is credited when its PaymentIntent succeeds, wherever
+// the workflow is waiting.
 func AutoTopUp(ctx workflow.Context, in AutoTopUpInput) (AutoTopUpResult, error) {
 	w := &autoTopUp{in: withAutoTopUpDefaults(in), id: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		debit: workflow.GetSignalChannel(ctx, SignalAutoTopUpDebit),
-		retry: workflow.GetSignalChannel(ctx, SignalAutoTopUpRetry),
-		card:  workflow.GetSignalChannel(ctx, SignalAutoTopUpCardUpdated)}
+		debit:    workflow.GetSignalChannel(ctx, SignalAutoTopUpDebit),
+		retry:    workflow.GetSignalChannel(ctx, SignalAutoTopUpRetry),
+		card:     workflow.GetSignalChannel(ctx, SignalAutoTopUpCardUpdated),
+		payment:  workflow.GetSignalChannel(ctx, SignalAutoTopUpPaymentEvent),
+		approved: workflow.NewBufferedChannel(ctx, 8)}
 	if in.Carried != nil {
 		w.st = *in.Carried
 		w.st.Events = 0
@@ -138,7 +211,14 @@ func AutoTopUp(ctx workflow.Context, in AutoTopUpInput) (AutoTopUpResult, error)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (AutoTopUpState, error) { return w.st, nil }); err != nil {
 		return AutoTopUpResult{}, err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAutoTopUpApprove, w.approve,
+		workflow.UpdateHandlerOptions{Validator: w.validateApprove}); err != nil {
+		return AutoTopUpResult{}, err
+	}
 	if err := w.upsert(ctx); err != nil {
+		return AutoTopUpResult{}, err
+	}
+	if err := w.takePayments(ctx); err != nil {
 		return AutoTopUpResult{}, err
 	}
 	if w.st.State == AutoTopUpFailed || w.st.State == AutoTopUpNeedsAuthentication {
@@ -150,8 +230,14 @@ func AutoTopUp(ctx workflow.Context, in AutoTopUpInput) (AutoTopUpResult, error)
 		if w.st.Events >= w.in.ContinueAsNewAfter {
 			return w.continueAsNew(ctx)
 		}
-		if !w.st.PendingDebit && !w.waitForDebit(ctx) {
-			return AutoTopUpResult{State: w.st, Reason: "idle"}, nil
+		if !w.st.PendingDebit {
+			debit, err := w.waitForDebit(ctx)
+			if err != nil {
+				return AutoTopUpResult{}, err
+			}
+			if !debit {
+				return AutoTopUpResult{State: w.st, Reason: "idle"}, nil
+			}
 		}
 		// Let the burst settle, then look at the balance once.
 		if err := workflow.Sleep(ctx, w.in.Cooldown); err != nil {
@@ -191,18 +277,65 @@ func withAutoTopUpDefaults(in AutoTopUpInput) AutoTopUpInput {
 
 // waitForDebit blocks until a debit signal or the idle timeout; retry and
 // card-updated signals while idle are noted and answered by a fresh check.
-func (w *autoTopUp) waitForDebit(ctx workflow.Context) bool {
-	got := false
+// A payment event meanwhile (an approved charge, possibly of an earlier
+// run) is credited and the wait goes on.
+func (w *autoTopUp) waitForDebit(ctx workflow.Context) (bool, error) {
 	timerCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(w.debit, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; got = true })
-	sel.AddReceive(w.retry, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; got = true })
-	sel.AddReceive(w.card, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; got = true })
-	sel.AddFuture(workflow.NewTimer(timerCtx, w.in.IdleTimeout), func(workflow.Future) {})
-	sel.Select(ctx)
-	// A signal that raced the idle timer must not be dropped by closing.
-	return got || w.drain(w.debit)+w.drain(w.retry)+w.drain(w.card) > 0
+	timer := workflow.NewTimer(timerCtx, w.in.IdleTimeout)
+	for {
+		got, expired := false, false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(w.debit, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; got = true })
+		sel.AddReceive(w.retry, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; got = true })
+		sel.AddReceive(w.card, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; got = true })
+		w.addPaymentReceivers(ctx, sel)
+		sel.AddFuture(timer, func(workflow.Future) { expired = true })
+		sel.Select(ctx)
+		if err := w.takePayments(ctx); err != nil {
+			return false, err
+		}
+		if got || expired {
+			// A signal that raced the idle timer must not be dropped by closing.
+			return got || w.drain(w.debit)+w.drain(w.retry)+w.drain(w.card) > 0, nil
+		}
+	}
+}
+
+// addPaymentReceivers queues payment events for takePayments.
+func (w *autoTopUp) addPaymentReceivers(ctx workflow.Context, sel workflow.Selector) {
+	queue := func(c workflow.ReceiveChannel, _ bool) {
+		var ev PaymentIntentEvent
+		c.Receive(ctx, &ev)
+		w.st.PendingPayments = append(w.st.PendingPayments, ev)
+	}
+	sel.AddReceive(w.payment, queue)
+	sel.AddReceive(w.approved, queue)
+}
+
+// queuePayments moves every payment event already delivered to the queue
+// and reports whether any is waiting.
+func (w *autoTopUp) queuePayments() bool {
+	for _, c := range []workflow.ReceiveChannel{w.payment, w.approved} {
+		var ev PaymentIntentEvent
+		for c.ReceiveAsync(&ev) {
+			w.st.PendingPayments = append(w.st.PendingPayments, ev)
+			ev = PaymentIntentEvent{}
+		}
+	}
+	return len(w.st.PendingPayments) > 0
+}
+
+// takePayments handles every queued payment event, in order.
+func (w *autoTopUp) takePayments(ctx workflow.Context) error {
+	for w.queuePayments() {
+		ev := w.st.PendingPayments[0]
+		w.st.PendingPayments = w.st.PendingPayments[1:]
+		if err := w.onPayment(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // drain consumes every signal already delivered on c.
@@ -247,6 +380,9 @@ func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
 	if w.st.DayCount+1 > chk.DailyMaxCount || w.st.DayCents+chk.AmountCents > chk.DailyMaxCents {
 		return w.settle(ctx, AutoTopUpIdle, fmt.Sprintf("daily cap reached (%d top-ups, %d cents today); the next debit after midnight UTC tries again", w.st.DayCount, w.st.DayCents))
 	}
+	if done, err := w.releaseWaiting(ctx); done || err != nil {
+		return err
+	}
 	w.st.AmountCents = chk.AmountCents
 	backoff := w.in.RetryBackoff
 	for try := 1; ; try++ {
@@ -269,6 +405,7 @@ func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
 		case providers.ChargeSucceeded:
 			return w.credit(ctx, attemptID, chk.AmountCents, res.PaymentIntentID)
 		case providers.ChargeNeedsAuthentication:
+			w.st.AuthAttemptID, w.st.AuthPaymentIntentID, w.st.AuthAmountCents, w.st.AuthRound, w.st.AuthConfirmed = attemptID, res.PaymentIntentID, chk.AmountCents, 1, 0
 			return w.fail(ctx, AutoTopUpNeedsAuthentication, activities.NoticeNeedsAuthentication, declineText(res), false, true)
 		case providers.ChargeHardDecline:
 			return w.fail(ctx, AutoTopUpFailed, activities.NoticeDeclined, declineText(res), false, try == 1)
@@ -309,10 +446,162 @@ func (w *autoTopUp) credit(ctx workflow.Context, attemptID string, amount int64,
 	w.st.DayCents += amount
 	w.st.TotalCredited += amount
 	w.st.CreditedEntries++
+	w.noteCredited(pi)
 	w.st.LastPaymentID = pi
 	w.st.LastError = ""
 	w.st.FailedAt = time.Time{}
 	return w.setState(ctx, AutoTopUpSucceeded, fmt.Sprintf("credited; balance now %d cents; wait for a debit below the threshold", balance))
+}
+
+// releaseWaiting cancels the charge waiting for approval before a new one
+// replaces it, so the owner can never pay both. done means no new charge
+// may follow: the waiting one was paid meanwhile (and is now credited), or
+// it could not be canceled (the workflow keeps waiting for a fix).
+func (w *autoTopUp) releaseWaiting(ctx workflow.Context) (done bool, err error) {
+	if w.st.AuthAttemptID == "" {
+		return false, nil
+	}
+	var a *activities.Activities
+	w.st.Events++
+	var paid bool
+	err = workflow.ExecuteActivity(w.activityCtx(ctx), a.ReleaseAutoTopUp, activities.ReleaseAutoTopUpInput{AttemptID: w.st.AuthAttemptID,
+		AccountID: w.st.AccountID, PaymentIntentID: w.st.AuthPaymentIntentID}).Get(ctx, &paid)
+	if err != nil {
+		w.st.LastError = "could not cancel the payment waiting for approval: " + errorMessage(err)
+		w.st.NextAction = "wait for the owner to approve, or for a retry once Stripe answers; no new charge until the old one is canceled"
+		return true, nil
+	}
+	if paid {
+		w.st.PendingPayments = append(w.st.PendingPayments, PaymentIntentEvent{EventID: "release-" + w.st.AuthAttemptID,
+			Type: EventPaymentIntentSucceeded, PaymentIntentID: w.st.AuthPaymentIntentID, AttemptID: w.st.AuthAttemptID})
+		return true, w.takePayments(ctx)
+	}
+	w.st.AuthAttemptID, w.st.AuthPaymentIntentID, w.st.AuthAmountCents, w.st.AuthRound, w.st.AuthConfirmed = "", "", 0, 0, 0
+	return false, nil
+}
+
+// validateApprove admits the approve update only while a charge waits for
+// the owner's authentication, so a stale page or a second tab cannot start
+// anything.
+func (w *autoTopUp) validateApprove() error {
+	if w.st.State != AutoTopUpNeedsAuthentication || w.st.AuthAttemptID == "" || w.st.AuthPaymentIntentID == "" {
+		return temporal.NewApplicationError(fmt.Sprintf("no auto top-up is waiting for approval (state %s)", w.st.State), ErrTypeNothingToApprove)
+	}
+	return nil
+}
+
+// approve confirms the waiting charge's own PaymentIntent on-session and
+// answers where the owner authenticates. It never charges anew: the
+// PaymentIntent can succeed only once, and a repeated click in the same
+// round reuses Stripe's Idempotency-Key. The outcome arrives as a payment
+// event (the webhook's, or approved's when paid at once).
+func (w *autoTopUp) approve(ctx workflow.Context) (AutoTopUpApproval, error) {
+	var a *activities.Activities
+	out := AutoTopUpApproval{AttemptID: w.st.AuthAttemptID, PaymentIntentID: w.st.AuthPaymentIntentID, AmountCents: w.st.AuthAmountCents}
+	round := w.st.AuthRound
+	w.st.Events++
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: autoTopUpApproveStartToClose,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: autoTopUpApproveMaxAttempts},
+	})
+	var res providers.ConfirmResult
+	err := workflow.ExecuteActivity(actx, a.ApproveAutoTopUp, activities.ApproveAutoTopUpInput{AttemptID: out.AttemptID, AccountID: w.st.AccountID,
+		PaymentIntentID: out.PaymentIntentID, Round: round, ReturnURL: w.in.BaseURL + "/autotopup?done=approved"}).Get(ctx, &res)
+	if err != nil {
+		return AutoTopUpApproval{}, err
+	}
+	out.RedirectURL = res.RedirectURL
+	switch res.Outcome {
+	case providers.ChargeSucceeded:
+		out.Succeeded = true
+		w.approved.SendAsync(PaymentIntentEvent{EventID: fmt.Sprintf("approve-%s-%d", out.AttemptID, round), Type: EventPaymentIntentSucceeded,
+			PaymentIntentID: out.PaymentIntentID, AttemptID: out.AttemptID})
+	case providers.ChargeNeedsAuthentication:
+		w.st.AuthConfirmed = round
+		w.st.NextAction = "wait for the bank's answer to the owner's authentication; never retried automatically"
+	default:
+		out.Declined = declineText(providers.ChargeResult{Outcome: res.Outcome, DeclineCode: res.DeclineCode, Message: res.Message})
+		w.st.LastError = out.Declined
+		if w.st.AuthAttemptID == out.AttemptID && w.st.AuthRound == round {
+			w.st.AuthRound++
+		}
+	}
+	return out, nil
+}
+
+// onPayment handles one payment event. A success is credited once, at the
+// attempt's own amount, whichever attempt or run it belongs to: the money
+// was taken. A failure of the waiting charge leaves it waiting; nothing is
+// charged again automatically.
+func (w *autoTopUp) onPayment(ctx workflow.Context, ev PaymentIntentEvent) error {
+	var a *activities.Activities
+	w.st.Events++
+	// Set once handled, so a query seeing it sees the credit too.
+	defer func() { w.st.LastPaymentEvent = ev.EventID }()
+	log := workflow.GetLogger(ctx)
+	switch ev.Type {
+	case EventPaymentIntentSucceeded:
+		if ev.PaymentIntentID == "" || slices.Contains(w.st.CreditedPayments, ev.PaymentIntentID) {
+			return nil
+		}
+		// Checking the payment against its attempt retries without a limit,
+		// as the credit does: the card was charged.
+		vctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: autoTopUpActivityStartToClose,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Minute},
+		})
+		var pay activities.AutoTopUpPayment
+		err := workflow.ExecuteActivity(vctx, a.VerifyAutoTopUpPayment, activities.VerifyAutoTopUpPaymentInput{AccountID: w.st.AccountID,
+			AttemptID: ev.AttemptID, PaymentIntentID: ev.PaymentIntentID, AmountCents: ev.AmountCents}).Get(ctx, &pay)
+		if err != nil {
+			// Only a payment that is not this account's attempt fails for
+			// good: a person must look at it; nothing is credited.
+			w.st.LastError = fmt.Sprintf("payment %s not credited: %s", ev.PaymentIntentID, errorMessage(err))
+			log.Error("auto top-up payment does not match its attempt", "payment_intent", ev.PaymentIntentID, "attempt_id", ev.AttemptID, "error", err)
+			return nil
+		}
+		if pay.AlreadyCredited {
+			// Stripe's event for a charge an earlier run credited: count
+			// nothing twice.
+			w.noteCredited(ev.PaymentIntentID)
+			return nil
+		}
+		w.rollDay(ctx)
+		if err := w.credit(ctx, ev.AttemptID, pay.AmountCents, ev.PaymentIntentID); err != nil {
+			return err
+		}
+		for i := range w.st.Attempts {
+			if w.st.Attempts[i].AttemptID == ev.AttemptID {
+				w.st.Attempts[i].Outcome, w.st.Attempts[i].PaymentIntentID = string(providers.ChargeSucceeded), ev.PaymentIntentID
+			}
+		}
+		if ev.AttemptID == w.st.AuthAttemptID {
+			w.st.AuthAttemptID, w.st.AuthPaymentIntentID, w.st.AuthAmountCents, w.st.AuthRound, w.st.AuthConfirmed = "", "", 0, 0, 0
+		}
+	case EventPaymentIntentFailed:
+		if w.st.State != AutoTopUpNeedsAuthentication || ev.AttemptID != w.st.AuthAttemptID || w.st.AuthConfirmed != w.st.AuthRound {
+			log.Info("auto top-up payment failure for no approval in progress: nothing to do", "payment_intent", ev.PaymentIntentID, "attempt_id", ev.AttemptID)
+			return nil
+		}
+		// The next approval is a new try at Stripe: a fresh key.
+		w.st.AuthRound++
+		w.st.LastError = "authentication failed"
+		if ev.Message != "" {
+			w.st.LastError += ": " + ev.Message
+		}
+		w.st.NextAction = "wait for the owner to approve again or save a new card; never retried automatically"
+		w.st.LastChangedAt = workflow.Now(ctx)
+	}
+	return nil
+}
+
+// noteCredited remembers a credited PaymentIntent, so Stripe's own event
+// about it (which follows every successful charge) counts nothing again.
+func (w *autoTopUp) noteCredited(pi string) {
+	w.st.CreditedPayments = append(w.st.CreditedPayments, pi)
+	if n := len(w.st.CreditedPayments); n > autoTopUpKeptPayments {
+		w.st.CreditedPayments = append([]string(nil), w.st.CreditedPayments[n-autoTopUpKeptPayments:]...)
+	}
 }
 
 // fail records a failed top-up, emails the owner when tell is set (the
@@ -363,9 +652,17 @@ func (w *autoTopUp) awaitFix(ctx workflow.Context) (res AutoTopUpResult, done bo
 			sel.AddReceive(w.card, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++; fixed = true })
 			// Debits while failed change nothing: the card is the problem.
 			sel.AddReceive(w.debit, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); w.st.Events++ })
+			// The owner approving on-session ends here as a payment event.
+			w.addPaymentReceivers(ctx, sel)
 			sel.AddFuture(workflow.NewTimer(timerCtx, max(deadline, time.Second)), func(workflow.Future) {})
 			sel.Select(ctx)
 			cancel()
+			if err := w.takePayments(ctx); err != nil {
+				return AutoTopUpResult{}, true, err
+			}
+			if w.st.State != AutoTopUpFailed && w.st.State != AutoTopUpNeedsAuthentication {
+				return AutoTopUpResult{}, false, nil // paid after all
+			}
 			if !fixed && w.drain(w.retry)+w.drain(w.card) > 0 {
 				fixed = true // raced the deadline
 			}
@@ -402,6 +699,7 @@ func (w *autoTopUp) continueAsNew(ctx workflow.Context) (AutoTopUpResult, error)
 	if w.drain(w.retry)+w.drain(w.card) > 0 && (w.st.State == AutoTopUpFailed || w.st.State == AutoTopUpNeedsAuthentication) {
 		w.st.PendingRetry = true
 	}
+	w.queuePayments()
 	next := w.in
 	carried := w.st
 	next.Carried = &carried

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -38,6 +39,16 @@ type wallet struct {
 	chargeAt []time.Time
 	credits  map[string]int64
 	notices  []activities.NotifyAutoTopUpInput
+	// confirms records each on-session confirmation; confirm decides its
+	// outcome (needs authentication when unset).
+	confirms []activities.ApproveAutoTopUpInput
+	confirm  providers.ChargeOutcome
+	// releases records each cancellation of a charge waiting for approval;
+	// paidMeanwhile makes them find it paid.
+	releases      []activities.ReleaseAutoTopUpInput
+	paidMeanwhile bool
+	// earlierAttempt is a charge of a closed run, known to the attempt rows.
+	earlierAttempt activities.ChargeAutoTopUpInput
 }
 
 func newWallet() *wallet {
@@ -86,6 +97,28 @@ func (w *wallet) run(t *testing.T, in workflows.AutoTopUpInput, setup func(env *
 	env.OnActivity(a.NotifyAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.NotifyAutoTopUpInput) error {
 		w.notices = append(w.notices, in)
 		return nil
+	})
+	env.OnActivity(a.ApproveAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ApproveAutoTopUpInput) (providers.ConfirmResult, error) {
+		w.confirms = append(w.confirms, in)
+		if w.confirm == providers.ChargeSucceeded {
+			return providers.ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: providers.ChargeSucceeded}, nil
+		}
+		return providers.ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: providers.ChargeNeedsAuthentication,
+			RedirectURL: "https://bank.example/3ds/" + in.PaymentIntentID}, nil
+	})
+	env.OnActivity(a.ReleaseAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReleaseAutoTopUpInput) (bool, error) {
+		w.releases = append(w.releases, in)
+		return w.paidMeanwhile, nil
+	})
+	// The attempt rows: every charge's amount, as ChargeAutoTopUp stored it.
+	env.OnActivity(a.VerifyAutoTopUpPayment, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.VerifyAutoTopUpPaymentInput) (activities.AutoTopUpPayment, error) {
+		_, credited := w.credits[in.PaymentIntentID]
+		for _, c := range append(w.charges, w.earlierAttempt) {
+			if c.AttemptID == in.AttemptID && "pi_"+c.AttemptID == in.PaymentIntentID && (in.AmountCents == 0 || in.AmountCents == c.AmountCents) {
+				return activities.AutoTopUpPayment{AmountCents: c.AmountCents, AlreadyCredited: credited}, nil
+			}
+		}
+		return activities.AutoTopUpPayment{}, temporal.NewNonRetryableApplicationError("no such attempt", activities.ErrTypePaymentMismatch, nil)
 	})
 	if in.AccountID == 0 {
 		in.AccountID = testAccount

@@ -101,6 +101,16 @@ const (
 	SignalAutoTopUpCardUpdated = "card-updated"
 )
 
+// AutoTopUp's on-session approval: the owner's Approve runs the update,
+// which confirms the attempt's PaymentIntent and answers the bank's
+// authentication page; the Stripe webhook then signals the PaymentIntent's
+// outcome (with signal-with-start: a payment is credited even after the
+// workflow closed).
+const (
+	UpdateAutoTopUpApprove      = "approve"
+	SignalAutoTopUpPaymentEvent = "payment-intent"
+)
+
 // AutoTopUpWorkflowID is the ID of an account's one AutoTopUp workflow.
 func AutoTopUpWorkflowID(accountID int64) string {
 	return fmt.Sprintf("auto-top-up-%d", accountID)
@@ -138,3 +148,18 @@ const NameCreditLateTopUp = "CreditLateTopUp"
 
 // LateTopUpWorkflowID is the one late-credit run of a PaymentIntent.
 func LateTopUpWorkflowID(paymentIntentID string) string { return "topup-late/" + paymentIntentID }
+
+// NameSaveCard is the workflow that saves a card through Checkout in setup
+// mode, without paying.
+const NameSaveCard = "SaveCard"
+
+// SaveCard's messages: POST /autotopup/card/setup starts the workflow with
+// an update that returns once the checkout URL exists (update-with-start);
+// the Stripe webhook signals each checkout.session.* event of the setup.
+const (
+	UpdateSaveCardCheckoutURL   = "setup-checkout-url"
+	SignalSaveCardCheckoutEvent = "setup-checkout-event"
+)
+
+// SaveCardWorkflowID is the ID of a card setup's one SaveCard workflow.
+func SaveCardWorkflowID(setupID string) string { return "save-card/" + setupID }

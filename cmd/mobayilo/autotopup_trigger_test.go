@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/mobayilo/mobayilo/internal/app"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
@@ -26,6 +28,7 @@ func TestLedgerAdjust_ADebitBelowTheThresholdStartsAutoTopUp(t *testing.T) {
 	t.Setenv("DATABASE_URL", "")
 	t.Setenv("TEMPORAL_ADDRESS", tmp.HostPort)
 	t.Setenv("TEMPORAL_TASK_QUEUE", "autotopup-trigger-test") // no worker: the test only sees the start
+	t.Setenv("AUTO_TOPUP_FAILURE_WAIT", "48h")
 	if _, err := mobayilo(t, "users", "create", "--email", "ana@example.test"); err != nil {
 		t.Fatal(err)
 	}
@@ -69,5 +72,17 @@ func TestLedgerAdjust_ADebitBelowTheThresholdStartsAutoTopUp(t *testing.T) {
 	d, err := tc.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil || d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING || d.GetWorkflowExecutionInfo().GetType().GetName() != workflows.NameAutoTopUp {
 		t.Fatalf("describe %s: %v %v; want a running AutoTopUp", id, d, err)
+	}
+	// The deployment's AUTO_TOPUP_FAILURE_WAIT reaches the workflow.
+	ev, err := tc.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in workflows.AutoTopUpInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.FailureWait != 48*time.Hour || in.AccountID != ana.AccountID {
+		t.Fatalf("started with %+v; want FailureWait 48h from AUTO_TOPUP_FAILURE_WAIT", in)
 	}
 }

@@ -30,8 +30,10 @@ type system struct {
 	env    []string
 	base   string
 	uiPort int
-	cmd    *exec.Cmd
-	out    *bytes.Buffer
+	// temporal is the dev server's frontend address, for the temporal CLI.
+	temporal string
+	cmd      *exec.Cmd
+	out      *bytes.Buffer
 }
 
 func buildBinary(t *testing.T) string {
@@ -49,7 +51,7 @@ func newSystem(t *testing.T, bin string, dataDir string) *system {
 		testenv.Unavailable(t, "Temporal CLI", err)
 	}
 	port, tport, uiPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
-	s := &system{t: t, bin: bin, uiPort: uiPort, base: fmt.Sprintf("http://localhost:%d", port)}
+	s := &system{t: t, bin: bin, uiPort: uiPort, base: fmt.Sprintf("http://localhost:%d", port), temporal: fmt.Sprintf("127.0.0.1:%d", tport)}
 	s.env = append(os.Environ(),
 		"MOBAYILO_DATA_DIR="+dataDir,
 		fmt.Sprintf("PORT=%d", port),

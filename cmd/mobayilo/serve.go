@@ -132,6 +132,8 @@ func newActivities(s services) *activities.Activities {
 	// card saved while topping up becomes the auto top-up card.
 	autoTopUps := autotopup.New(s.db, led)
 	acts.AutoTopUps, acts.Charges, acts.SavedCards = autoTopUps, pay, autoTopUps
+	// SaveCard: saving a card through Checkout in setup mode.
+	acts.CardSetups, acts.SetupPayments = autoTopUps, pay
 	return acts
 }
 

@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/models"
@@ -244,12 +245,19 @@ func (s *Service) Credit(ctx context.Context, accountID, amountCents int64, pi, 
 	return res.BalanceAfter(), nil
 }
 
-// TriggerOptions say where the workflow runs. Cooldown, when set,
-// overrides the workflow's default for a newly started run (tests).
+// TriggerOptions say where the workflow runs and how long a failure waits
+// for a fix (FailureWait). Cooldown, when set, overrides the workflow's
+// default for a newly started run (tests).
 type TriggerOptions struct {
-	TaskQueue string
-	BaseURL   string
-	Cooldown  time.Duration
+	TaskQueue   string
+	BaseURL     string
+	Cooldown    time.Duration
+	FailureWait time.Duration
+}
+
+// OptionsFrom is the TriggerOptions of a deployment's configuration.
+func OptionsFrom(cfg config.Config) TriggerOptions {
+	return TriggerOptions{TaskQueue: cfg.TemporalTaskQueue, BaseURL: cfg.PublicBaseURL, FailureWait: cfg.AutoTopUpFailureWait}
 }
 
 // Trigger signals the account's AutoTopUp workflow that a debit left the
@@ -257,7 +265,7 @@ type TriggerOptions struct {
 func Trigger(ctx context.Context, c client.Client, o TriggerOptions, accountID int64) error {
 	_, err := c.SignalWithStartWorkflow(ctx, workflows.AutoTopUpWorkflowID(accountID), workflows.SignalAutoTopUpDebit, nil,
 		client.StartWorkflowOptions{TaskQueue: o.TaskQueue},
-		workflows.AutoTopUp, workflows.AutoTopUpInput{AccountID: accountID, BaseURL: o.BaseURL, Cooldown: o.Cooldown})
+		workflows.AutoTopUp, workflows.AutoTopUpInput{AccountID: accountID, BaseURL: o.BaseURL, Cooldown: o.Cooldown, FailureWait: o.FailureWait})
 	if err != nil {
 		return fmt.Errorf("autotopup: trigger account %d: %w", accountID, err)
 	}

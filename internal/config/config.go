@@ -84,6 +84,9 @@ type Config struct {
 	// DeviceCodeLifetime is how long a device-login code (moby auth login)
 	// stays usable: RFC 8628's expires_in. Tests shorten it.
 	DeviceCodeLifetime time.Duration `env:"DEVICE_CODE_LIFETIME" envDefault:"10m"`
+	// AutoTopUpFailureWait is how long a failed auto top-up waits for an
+	// operator's retry or a new card before its workflow closes.
+	AutoTopUpFailureWait time.Duration `env:"AUTO_TOPUP_FAILURE_WAIT" envDefault:"168h"`
 }
 
 // FromOS reads the process environment.
@@ -179,6 +182,9 @@ func (c Config) validate() error {
 	}
 	if c.DeviceCodeLifetime < time.Second || c.DeviceCodeLifetime > time.Hour || c.DeviceCodeLifetime%time.Second != 0 {
 		bad("DEVICE_CODE_LIFETIME", fmt.Sprintf("must be whole seconds between 1s and 1h, got %s", c.DeviceCodeLifetime))
+	}
+	if c.AutoTopUpFailureWait < time.Hour || c.AutoTopUpFailureWait > 30*24*time.Hour {
+		bad("AUTO_TOPUP_FAILURE_WAIT", fmt.Sprintf("must be between 1h and 720h (30 days), got %s", c.AutoTopUpFailureWait))
 	}
 
 	// Live mode needs a complete set: half a configuration would silently

@@ -3,6 +3,7 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mobayilo/mobayilo/internal/config"
 )
@@ -17,6 +18,9 @@ func TestLoad_DefaultsNeedNothingSet(t *testing.T) {
 	}
 	if c.EffectiveTwilioAuthToken() != config.DevTwilioAuthToken || c.EffectiveStripeWebhookSecret() != config.DevStripeWebhookSecret {
 		t.Fatal("sandbox without secrets must use the documented dev defaults")
+	}
+	if c.AutoTopUpFailureWait != 7*24*time.Hour {
+		t.Fatalf("auto top-up failure wait default = %s, want 7 days", c.AutoTopUpFailureWait)
 	}
 	if c.TemporalCLI != ".mobayilo/bin/temporal" {
 		t.Fatalf("temporal CLI default = %q", c.TemporalCLI)
@@ -38,20 +42,22 @@ func TestLoad_ConfiguredWebhookSecretsWinInSandbox(t *testing.T) {
 
 func TestLoad_BadValuesNameTheVariable(t *testing.T) {
 	cases := map[string]map[string]string{
-		"PORT":                  {"PORT": "eighty"},
-		"PORT ":                 {"PORT": "70000"},
-		"DATABASE_URL":          {"DATABASE_URL": "mysql://x"},
-		"PUBLIC_BASE_URL":       {"PUBLIC_BASE_URL": "localhost:8080"},
-		"TWILIO_API_BASE_URL":   {"TWILIO_API_BASE_URL": "not a url"},
-		"STRIPE_SECRET_KEY":     {"STRIPE_SECRET_KEY": "pk_live_123", "STRIPE_WEBHOOK_SECRET": "whsec_1"},
-		"TWILIO_AUTH_TOKEN":     {"TWILIO_ACCOUNT_SID": "AC123"},
-		"TWILIO_ACCOUNT_SID":    {"TWILIO_ACCOUNT_SID": "XX123", "TWILIO_AUTH_TOKEN": "t"},
-		"TWILIO_API_SECRET":     {"TWILIO_API_KEY": "SK1"},
-		"STRIPE_WEBHOOK_SECRET": {"STRIPE_SECRET_KEY": "sk_test_1"},
-		"SMTP_URL":              {"SMTP_URL": "http://mail"},
-		"MAIL_FROM":             {"MAIL_FROM": "nobody"},
-		"LOG_LEVEL":             {"LOG_LEVEL": "loud"},
-		"TEMPORAL_ADDRESS":      {"TEMPORAL_ADDRESS": "localhost"},
+		"PORT":                     {"PORT": "eighty"},
+		"PORT ":                    {"PORT": "70000"},
+		"DATABASE_URL":             {"DATABASE_URL": "mysql://x"},
+		"PUBLIC_BASE_URL":          {"PUBLIC_BASE_URL": "localhost:8080"},
+		"TWILIO_API_BASE_URL":      {"TWILIO_API_BASE_URL": "not a url"},
+		"STRIPE_SECRET_KEY":        {"STRIPE_SECRET_KEY": "pk_live_123", "STRIPE_WEBHOOK_SECRET": "whsec_1"},
+		"TWILIO_AUTH_TOKEN":        {"TWILIO_ACCOUNT_SID": "AC123"},
+		"TWILIO_ACCOUNT_SID":       {"TWILIO_ACCOUNT_SID": "XX123", "TWILIO_AUTH_TOKEN": "t"},
+		"TWILIO_API_SECRET":        {"TWILIO_API_KEY": "SK1"},
+		"STRIPE_WEBHOOK_SECRET":    {"STRIPE_SECRET_KEY": "sk_test_1"},
+		"SMTP_URL":                 {"SMTP_URL": "http://mail"},
+		"MAIL_FROM":                {"MAIL_FROM": "nobody"},
+		"LOG_LEVEL":                {"LOG_LEVEL": "loud"},
+		"TEMPORAL_ADDRESS":         {"TEMPORAL_ADDRESS": "localhost"},
+		"AUTO_TOPUP_FAILURE_WAIT":  {"AUTO_TOPUP_FAILURE_WAIT": "10m"},
+		"AUTO_TOPUP_FAILURE_WAIT ": {"AUTO_TOPUP_FAILURE_WAIT": "1000h"},
 	}
 	for name, env := range cases {
 		_, err := config.Load(env)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -207,4 +209,156 @@ func (sandboxPayments) ChargeSaved(_ context.Context, in ChargeParams) (ChargeRe
 	}
 	return ChargeResult{}, fmt.Errorf("sandbox: unknown payment method %q: use %s, %s, %s or %s", in.PaymentMethodID,
 		SandboxCardVisa, SandboxCardDeclined, SandboxCardInsufficientFunds, SandboxCardAuthenticationRequire)
+}
+
+// ConfirmIdempotencyKey derives the Idempotency-Key of one on-session
+// confirmation of an attempt's PaymentIntent. Round counts the owner's
+// tries: a retry of the same try gets Stripe's first answer, and a new try
+// after a failed authentication is a new request.
+func ConfirmIdempotencyKey(attemptID string, round int) string {
+	return fmt.Sprintf("confirm-attempt-%s-%d", attemptID, round)
+}
+
+// ConfirmParams asks to finish an off-session charge that needed
+// authentication, with the cardholder present: the ORIGINAL PaymentIntent
+// is confirmed again, so the payment can never happen twice.
+type ConfirmParams struct {
+	PaymentIntentID string
+	// PaymentMethodID is the saved card; empty keeps the one on the
+	// PaymentIntent.
+	PaymentMethodID string
+	// ReturnURL is where the bank's authentication page sends the payer.
+	ReturnURL string
+	AttemptID string
+	// Round numbers the owner's tries at this attempt, from 1.
+	Round int
+}
+
+// ConfirmResult says what the payer has to do next.
+type ConfirmResult struct {
+	PaymentIntentID string
+	// RedirectURL is the bank's authentication page; empty when nothing is
+	// left for the payer to do.
+	RedirectURL string
+	// Outcome is ChargeSucceeded when the payment went through at once,
+	// ChargeNeedsAuthentication while the bank waits for the payer (or the
+	// payment is still processing), or a decline.
+	Outcome     ChargeOutcome
+	DeclineCode string
+	Message     string
+}
+
+// ConfirmOnSession confirms the attempt's PaymentIntent with the payer
+// present. With a return_url and without off_session, a card that needs 3-D
+// Secure answers requires_action with a redirect to the bank's page. A
+// decline is a result; errors are worth retrying.
+func (p *stripePayments) ConfirmOnSession(ctx context.Context, in ConfirmParams) (ConfirmResult, error) {
+	params := &stripe.PaymentIntentConfirmParams{ReturnURL: stripe.String(in.ReturnURL)}
+	if in.PaymentMethodID != "" {
+		params.PaymentMethod = stripe.String(in.PaymentMethodID)
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey(ConfirmIdempotencyKey(in.AttemptID, in.Round))
+	pi, err := p.api.PaymentIntents.Confirm(in.PaymentIntentID, params)
+	var se *stripe.Error
+	if err != nil && errors.As(err, &se) && se.PaymentIntent != nil && se.PaymentIntent.Status == stripe.PaymentIntentStatusSucceeded {
+		// Paid already (a second tab, or the answer to an earlier try was
+		// lost): nothing to confirm, and nothing to charge again.
+		return ConfirmResult{PaymentIntentID: se.PaymentIntent.ID, Outcome: ChargeSucceeded}, nil
+	}
+	if err != nil {
+		if se != nil && se.Type == stripe.ErrorTypeCard {
+			res := ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: ClassifyDecline(string(se.Code), string(se.DeclineCode)),
+				DeclineCode: string(se.DeclineCode), Message: se.Msg}
+			if res.DeclineCode == "" {
+				res.DeclineCode = string(se.Code)
+			}
+			return res, nil
+		}
+		return ConfirmResult{}, fmt.Errorf("stripe: confirm %s of attempt %s: %w", in.PaymentIntentID, in.AttemptID, err)
+	}
+	res := ConfirmResult{PaymentIntentID: pi.ID}
+	switch pi.Status {
+	case stripe.PaymentIntentStatusSucceeded:
+		res.Outcome = ChargeSucceeded
+	case stripe.PaymentIntentStatusRequiresAction:
+		res.Outcome = ChargeNeedsAuthentication
+		if pi.NextAction != nil && pi.NextAction.RedirectToURL != nil {
+			res.RedirectURL = pi.NextAction.RedirectToURL.URL
+		}
+		if res.RedirectURL == "" {
+			return ConfirmResult{}, fmt.Errorf("stripe: payment intent %s wants an action without a redirect URL", pi.ID)
+		}
+	case stripe.PaymentIntentStatusProcessing:
+		// The webhook reports the end; nothing for the payer to do.
+		res.Outcome = ChargeNeedsAuthentication
+	case stripe.PaymentIntentStatusRequiresPaymentMethod:
+		res.Outcome, res.DeclineCode = ChargeSoftDecline, string(pi.Status)
+	default:
+		return ConfirmResult{}, fmt.Errorf("stripe: payment intent %s is %s after confirmation", pi.ID, pi.Status)
+	}
+	return res, nil
+}
+
+// SandboxAuthenticatePath is the API's stand-in for a bank's 3-D Secure
+// page; the PaymentIntent id follows it.
+const SandboxAuthenticatePath = "/sandbox/authenticate/"
+
+// ConfirmOnSession in the sandbox sends the payer to our own
+// authentication page, which delivers the payment_intent.* webhook Stripe
+// would send. The round and return URL ride along in the query.
+func (s sandboxPayments) ConfirmOnSession(_ context.Context, in ConfirmParams) (ConfirmResult, error) {
+	if !strings.HasPrefix(in.PaymentIntentID, "pi_sandbox_") {
+		return ConfirmResult{}, fmt.Errorf("sandbox: unknown payment intent %q", in.PaymentIntentID)
+	}
+	base := ""
+	if s.deliver != nil {
+		base = s.deliver.baseURL
+	}
+	q := url.Values{"round": {strconv.Itoa(in.Round)}}
+	if in.ReturnURL != "" {
+		q.Set("return_url", in.ReturnURL)
+	}
+	return ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: ChargeNeedsAuthentication,
+		RedirectURL: base + SandboxAuthenticatePath + in.PaymentIntentID + "?" + q.Encode()}, nil
+}
+
+// CancelIdempotencyKey derives the Idempotency-Key of the cancellation of
+// an attempt's PaymentIntent.
+func CancelIdempotencyKey(attemptID string) string { return "cancel-attempt-" + attemptID }
+
+// CancelPayment cancels an attempt's PaymentIntent that waits for the
+// payer's authentication, before a new charge replaces it, so the payer
+// cannot pay both. alreadyPaid reports that it had succeeded meanwhile:
+// then it must be credited, and nothing charged anew. A PaymentIntent
+// already canceled is no error.
+func (p *stripePayments) CancelPayment(ctx context.Context, paymentIntentID, attemptID string) (alreadyPaid bool, err error) {
+	params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned))}
+	params.Context = ctx
+	params.SetIdempotencyKey(CancelIdempotencyKey(attemptID))
+	pi, err := p.api.PaymentIntents.Cancel(paymentIntentID, params)
+	var se *stripe.Error
+	if err != nil && errors.As(err, &se) && se.PaymentIntent != nil {
+		pi, err = se.PaymentIntent, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("stripe: cancel %s of attempt %s: %w", paymentIntentID, attemptID, err)
+	}
+	switch pi.Status {
+	case stripe.PaymentIntentStatusSucceeded, stripe.PaymentIntentStatusProcessing:
+		// Processing ends in a webhook either way; never charge beside it.
+		return true, nil
+	case stripe.PaymentIntentStatusCanceled:
+		return false, nil
+	}
+	return false, fmt.Errorf("stripe: payment intent %s is %s after cancellation", pi.ID, pi.Status)
+}
+
+// CancelPayment in the sandbox has nothing to call: the attempt row, which
+// the sandbox authentication page reads, records the cancellation.
+func (sandboxPayments) CancelPayment(_ context.Context, paymentIntentID, _ string) (bool, error) {
+	if !strings.HasPrefix(paymentIntentID, "pi_sandbox_") {
+		return false, fmt.Errorf("sandbox: unknown payment intent %q", paymentIntentID)
+	}
+	return false, nil
 }

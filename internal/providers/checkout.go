@@ -50,11 +50,15 @@ func (s sandboxPayments) CreateCheckout(_ context.Context, in CheckoutParams) (C
 	return CheckoutSession{ID: id, URL: base + SandboxCheckoutPath + id, ExpiresAt: exp.UTC().Truncate(time.Second)}, nil
 }
 
-// PaymentCard in the sandbox: only pm_card_visa pays, so every paid
-// sandbox PaymentIntent was paid by Stripe's test Visa.
+// PaymentCard in the sandbox: a checkout is paid by the test Visa, or by
+// the 3-D Secure card once its challenge is completed; the PaymentIntent id
+// names the card (SandboxPaymentIntentID).
 func (sandboxPayments) PaymentCard(_ context.Context, paymentIntentID string) (Card, error) {
 	if !strings.HasPrefix(paymentIntentID, "pi_sandbox_") {
 		return Card{}, fmt.Errorf("sandbox: unknown payment intent %q", paymentIntentID)
+	}
+	if strings.HasSuffix(paymentIntentID, "_"+strings.TrimPrefix(SandboxCardAuthenticationRequire, "pm_card_")) {
+		return Card{Brand: "visa", Last4: "3184", PaymentMethodID: SandboxCardAuthenticationRequire}, nil
 	}
 	return Card{Brand: "visa", Last4: "4242", PaymentMethodID: SandboxCardVisa}, nil
 }

@@ -22,9 +22,22 @@ type Payments interface {
 	CreateCheckout(ctx context.Context, in CheckoutParams) (CheckoutSession, error)
 	// ChargeSaved charges a saved card off-session; a decline is a result.
 	ChargeSaved(ctx context.Context, in ChargeParams) (ChargeResult, error)
+	// ConfirmOnSession confirms an off-session charge's PaymentIntent again
+	// with the payer present, for a bank that wants authentication.
+	ConfirmOnSession(ctx context.Context, in ConfirmParams) (ConfirmResult, error)
+	// CancelPayment cancels a PaymentIntent waiting for authentication;
+	// alreadyPaid when it succeeded meanwhile.
+	CancelPayment(ctx context.Context, paymentIntentID, attemptID string) (alreadyPaid bool, err error)
 	// PaymentCard returns the brand and last 4 digits of the card that
 	// paid a PaymentIntent, for the receipt.
 	PaymentCard(ctx context.Context, paymentIntentID string) (Card, error)
+	// CreateSetupCheckout opens a hosted page that saves a card without
+	// paying (Checkout in setup mode). The same SetupID gives the same
+	// session.
+	CreateSetupCheckout(ctx context.Context, in SetupCheckoutParams) (CheckoutSession, error)
+	// SetupCard returns the card a completed setup saved, with the payment
+	// method id to charge off-session.
+	SetupCard(ctx context.Context, setupIntentID string) (Card, error)
 }
 
 // CustomerParams describes the account a customer is created for.

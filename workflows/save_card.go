@@ -1,0 +1,206 @@
+package workflows
+
+import (
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/mobayilo/mobayilo/activities"
+	"github.com/mobayilo/mobayilo/models"
+)
+
+// SaveCard: one workflow per card setup, an owner saving a card through
+// Stripe Checkout in setup mode without paying. It opens the checkout,
+// waits for the webhook's signal or the session's expiry, and on completion
+// saves the card as the account's auto top-up card once, then tells the
+// account's AutoTopUp workflow (a failed auto top-up retries with it).
+
+// SaveCardInput describes a card setup the API has stored.
+type SaveCardInput struct {
+	SetupID   string
+	AccountID int64
+	// BaseURL is PUBLIC_BASE_URL, where checkout returns the owner.
+	BaseURL string
+}
+
+// SaveCardResult is the setup's final state.
+type SaveCardResult struct {
+	// State is saved, expired or failed (models.CardSetup*).
+	State     string
+	CardBrand string
+	CardLast4 string
+	Reason    string
+}
+
+// SetupEvent is the SignalSaveCardCheckoutEvent payload: what the webhook
+// read from one verified checkout.session.* event of a setup.
+type SetupEvent struct {
+	EventID       string
+	Type          string
+	SessionID     string
+	SetupIntentID string
+}
+
+// SaveCardState is what the `state` query returns.
+type SaveCardState struct {
+	SetupID           string
+	AccountID         int64
+	State             string
+	CheckoutSessionID string
+	CheckoutURL       string
+	ExpiresAt         time.Time
+	SetupIntentID     string
+	CardBrand         string
+	CardLast4         string
+	EventsSeen        int
+	LastEvent         string
+	LastError         string
+	// NextAction says what the workflow waits for, in words.
+	NextAction string
+}
+
+// saveCard is the workflow's state with its small decisions.
+type saveCard struct {
+	st SaveCardState
+	// outcome is set once: saved (a completed checkout), expired or failed.
+	outcome string
+	reason  string
+}
+
+// SaveCard runs one card setup to a final state.
+func SaveCard(ctx workflow.Context, in SaveCardInput) (SaveCardResult, error) {
+	s := &saveCard{st: SaveCardState{SetupID: in.SetupID, AccountID: in.AccountID, State: string(models.CardSetupPending),
+		NextAction: "open the setup checkout session"}}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrAccountID.ValueSet(strconv.FormatInt(in.AccountID, 10))); err != nil {
+		return SaveCardResult{}, err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (SaveCardState, error) { return s.st, nil }); err != nil {
+		return SaveCardResult{}, err
+	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateSaveCardCheckoutURL, s.checkoutLink); err != nil {
+		return SaveCardResult{}, err
+	}
+
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 5},
+	})
+	var a *activities.Activities
+	var co activities.CreateCardSetupCheckoutResult
+	err := workflow.ExecuteActivity(actx, a.CreateCardSetupCheckout, activities.CreateCardSetupCheckoutInput{SetupID: in.SetupID, BaseURL: in.BaseURL}).Get(ctx, &co)
+	if err != nil {
+		s.st.LastError = err.Error()
+		s.decide(string(models.CardSetupFailed), "checkout could not be opened")
+	} else {
+		s.st.CheckoutSessionID, s.st.CheckoutURL, s.st.ExpiresAt = co.SessionID, co.URL, co.ExpiresAt
+		s.st.NextAction = "wait for the owner to save a card at checkout (webhook signal) or for the session to expire"
+		s.await(ctx, co.ExpiresAt.Add(TopUpExpiryGrace))
+	}
+
+	// Stripe holds the card once the checkout completed: keep trying to
+	// read it back for a while before giving up on the setup.
+	settle := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 20},
+	})
+	if s.outcome == string(models.CardSetupSaved) {
+		s.st.NextAction = "save the card"
+		var card activities.SaveSetupCardResult
+		err := workflow.ExecuteActivity(settle, a.SaveSetupCard, activities.SaveSetupCardInput{SetupID: in.SetupID, SetupIntentID: s.st.SetupIntentID}).Get(ctx, &card)
+		if err != nil {
+			s.st.LastError = err.Error()
+			s.outcome, s.reason = string(models.CardSetupFailed), "the saved card could not be read from the payment provider"
+		} else {
+			s.st.CardBrand, s.st.CardLast4 = card.Brand, card.Last4
+			s.st.NextAction = "tell auto top-up about the new card"
+			s.cardUpdated(ctx)
+		}
+	}
+	if s.outcome != string(models.CardSetupSaved) {
+		if err := workflow.ExecuteActivity(settle, a.FinishCardSetup, activities.FinishCardSetupInput{SetupID: in.SetupID,
+			Status: models.CardSetupStatus(s.outcome)}).Get(ctx, nil); err != nil {
+			return SaveCardResult{}, err
+		}
+	}
+	s.st.State, s.st.NextAction = s.outcome, "none"
+	// A checkout-url update still in flight must get its answer.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return SaveCardResult{}, err
+	}
+	return SaveCardResult{State: s.outcome, CardBrand: s.st.CardBrand, CardLast4: s.st.CardLast4, Reason: s.reason}, nil
+}
+
+// checkoutLink answers UpdateSaveCardCheckoutURL once the session exists.
+func (s *saveCard) checkoutLink(ctx workflow.Context) (CheckoutLink, error) {
+	if err := workflow.Await(ctx, func() bool { return s.st.CheckoutURL != "" || s.outcome != "" }); err != nil {
+		return CheckoutLink{}, err
+	}
+	if s.st.CheckoutURL == "" {
+		return CheckoutLink{}, temporal.NewApplicationError(errCheckoutFailed.Error(), "CheckoutFailed")
+	}
+	return CheckoutLink{URL: s.st.CheckoutURL, SessionID: s.st.CheckoutSessionID, ExpiresAt: s.st.ExpiresAt}, nil
+}
+
+// await waits for a completed or expired checkout event, or until
+// deadline: then the setup has expired.
+func (s *saveCard) await(ctx workflow.Context, deadline time.Time) {
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	wait := max(deadline.Sub(workflow.Now(ctx)), time.Second)
+	timer := workflow.NewTimer(timerCtx, wait)
+	events := workflow.GetSignalChannel(ctx, SignalSaveCardCheckoutEvent)
+	for s.outcome == "" {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
+			var ev SetupEvent
+			c.Receive(ctx, &ev)
+			s.onEvent(ev)
+		})
+		sel.AddFuture(timer, func(workflow.Future) {
+			s.decide(string(models.CardSetupExpired), "setup checkout expired without a card")
+		})
+		sel.Select(ctx)
+	}
+}
+
+// onEvent applies one webhook event. Events may repeat; the first that
+// decides wins.
+func (s *saveCard) onEvent(ev SetupEvent) {
+	s.st.EventsSeen++
+	s.st.LastEvent = ev.Type
+	if ev.SessionID != "" && s.st.CheckoutSessionID != "" && ev.SessionID != s.st.CheckoutSessionID {
+		s.st.LastError = "ignored an event for another checkout session: " + ev.SessionID
+		return
+	}
+	switch ev.Type {
+	case EventCheckoutCompleted:
+		if ev.SetupIntentID == "" {
+			s.st.LastError = ev.Type + " carried no setup intent"
+			return
+		}
+		if s.outcome == "" {
+			s.st.SetupIntentID = ev.SetupIntentID
+		}
+		s.decide(string(models.CardSetupSaved), "")
+	case EventCheckoutExpired:
+		s.decide(string(models.CardSetupExpired), "setup checkout expired without a card")
+	}
+}
+
+func (s *saveCard) decide(outcome, reason string) {
+	if s.outcome == "" {
+		s.outcome, s.reason = outcome, reason
+	}
+}
+
+// cardUpdated sends the account's AutoTopUp workflow card-updated, as
+// autotopup.CardUpdated does from the API. No AutoTopUp running is normal:
+// the card is saved either way, so a failed signal is only noted.
+func (s *saveCard) cardUpdated(ctx workflow.Context) {
+	err := workflow.SignalExternalWorkflow(ctx, AutoTopUpWorkflowID(s.st.AccountID), "", SignalAutoTopUpCardUpdated, nil).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Info("no auto top-up to tell about the new card", "account_id", s.st.AccountID, "error", err)
+	}
+}
