@@ -3,6 +3,8 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -220,6 +222,12 @@ func TestDev_CreditsDoneWhenWalkthrough(t *testing.T) {
 	if before.State != "failed" || len(before.Attempts) != 2 || before.Attempts[1].Outcome != "hard_decline" {
 		t.Fatalf("state of %s = %+v", wfID, before)
 	}
+	// The same query in the Temporal Web UI lists it, as ops would see it.
+	uiList := fmt.Sprintf("http://localhost:%d/namespaces/default/workflows?query=%s", s.uiPort, url.QueryEscape(query))
+	step("find it in the Temporal UI",
+		chromedp.Navigate(uiList),
+		chromedp.Poll[chromedp.Void](`document.body.innerText.includes(`+strconv.Quote(wfID)+`)`),
+	)
 
 	// The operator signs in and presses Retry on /admin/autotopups.
 	step("operator signs in",
