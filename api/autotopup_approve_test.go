@@ -2,13 +2,10 @@ package api_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,21 +13,13 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/mobayilo/mobayilo/activities"
-	"github.com/mobayilo/mobayilo/api"
-	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
-	"github.com/mobayilo/mobayilo/internal/config"
-	"github.com/mobayilo/mobayilo/internal/credits"
-	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
 	"github.com/mobayilo/mobayilo/models"
-	"github.com/mobayilo/mobayilo/web"
-	mworker "github.com/mobayilo/mobayilo/worker"
 	"github.com/mobayilo/mobayilo/workflows"
 )
 
@@ -45,43 +34,11 @@ type approveServer struct {
 
 func newApproveServer(t *testing.T, db *gorm.DB) *approveServer {
 	t.Helper()
-	tc := testenv.Temporal(t).Client(t)
-	if err := mworker.EnsureSearchAttributes(context.Background(), tc, testenv.Temporal(t).Namespace); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := rates.SeedIfEmpty(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
-	queue := "approve-test-" + hex.EncodeToString(suffix)
-	led := ledger.New(db)
-	cs := &creditsServer{t: t, db: db, auth: auth.New(db), identity: identity.New(db, led), ledger: led, temporal: tc,
-		mailbox:    mail.NewMailbox(nil),
-		noRedirect: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	cs.Server = httptest.NewUnstartedServer(nil)
-	cs.Start()
-	t.Cleanup(cs.Close)
-	cfg, err := config.Load(map[string]string{"PUBLIC_BASE_URL": cs.URL, "TEMPORAL_TASK_QUEUE": queue})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs.cfg = cfg
-	svc := autotopup.New(db, led)
-	pay := providers.New(cfg, providers.NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)).Payments
-	w := mworker.New(tc, queue, &activities.Activities{Ledger: led, Mailer: cs.mailbox, Payments: pay, TopUps: credits.New(db), Postings: led,
-		SavedCards: svc, AutoTopUps: svc, Charges: pay})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	pages, err := web.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs.Config.Handler = api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Temporal: tc,
-		Pages: pages, Auth: cs.auth, Identity: cs.identity, Ledger: led})
-	return &approveServer{creditsServer: cs, autoTopUps: svc, queue: queue}
+	cs := newCreditsServer(t, db)
+	return &approveServer{creditsServer: cs, autoTopUps: autotopup.New(db, cs.ledger), queue: cs.cfg.TemporalTaskQueue}
 }
 
 // owner makes an owner whose saved card needs authentication and whose
