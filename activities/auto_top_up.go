@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
@@ -72,6 +73,10 @@ type ChargeAutoTopUpInput struct {
 	AccountID   int64
 	AmountCents int64
 }
+
+// ErrTypePaymentProcessing marks a waiting charge that is settling at the
+// bank: it can neither be canceled nor credited until its webhook arrives.
+const ErrTypePaymentProcessing = "AutoTopUpPaymentProcessing"
 
 // ErrTypeNoCard marks a charge attempted with no saved card: not retryable.
 const ErrTypeNoCard = "AutoTopUpNoCard"
@@ -222,7 +227,12 @@ func (a *Activities) ReleaseAutoTopUp(ctx context.Context, in ReleaseAutoTopUpIn
 		return true, nil
 	}
 	if in.PaymentIntentID != "" {
-		if paid, err := a.Charges.CancelPayment(ctx, in.PaymentIntentID, in.AttemptID); err != nil || paid {
+		paid, err := a.Charges.CancelPayment(ctx, in.PaymentIntentID, in.AttemptID)
+		if errors.Is(err, providers.ErrPaymentProcessing) {
+			// Retrying cannot help until the bank answers; the webhook will.
+			return false, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePaymentProcessing, err)
+		}
+		if err != nil || paid {
 			return paid, err
 		}
 	}

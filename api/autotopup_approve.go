@@ -37,8 +37,14 @@ func (h *handlers) registerAutoTopUpApprove(r gin.IRouter) {
 	h.registerSandboxAuthenticate(r)
 }
 
-// autoTopUpApproveWait bounds how long Approve waits for the bank's page.
-const autoTopUpApproveWait = 30 * time.Second
+// autoTopUpApproveWait bounds how long Approve waits for the update. It must
+// outlast the update's activity at its worst, or the owner is told "try
+// again" while the confirmation may still succeed: workflows/auto_top_up.go
+// gives it autoTopUpApproveStartToClose (20 s) × autoTopUpApproveMaxAttempts
+// (3) plus the retry backoff between tries (1 s, then 2 s) = 63 s. Keep this
+// comfortably above that when those constants change. The server's write
+// deadline (WriteTimeout, 60 s) is extended for this request to match.
+const autoTopUpApproveWait = 90 * time.Second
 
 var autoTopUpApproveFlashes = map[string]string{
 	"nothing":  "No auto top-up is waiting for your approval.",
@@ -126,7 +132,10 @@ func (h *handlers) autoTopUpApprove(c *gin.Context) {
 		return
 	}
 	// The update's activity has a short leash; this bounds a workflow with
-	// no worker to run it.
+	// no worker to run it. The answer may come after the server's usual
+	// write deadline: give this response room (an error here only means the
+	// writer cannot extend it, e.g. in a test recorder).
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(autoTopUpApproveWait + 10*time.Second))
 	ctx, cancel := context.WithTimeout(c.Request.Context(), autoTopUpApproveWait)
 	defer cancel()
 	var out workflows.AutoTopUpApproval
@@ -148,7 +157,10 @@ func (h *handlers) autoTopUpApprove(c *gin.Context) {
 	case out.RedirectURL != "":
 		c.Redirect(http.StatusSeeOther, out.RedirectURL)
 	case out.Declined != "":
-		c.Redirect(http.StatusSeeOther, "/autotopup/approve?done=declined")
+		// Shown at once with the bank's reason; the charge still waits, so
+		// the page offers Approve again.
+		h.renderAutoTopUpApprove(c, http.StatusOK, "", "Your bank declined the payment: "+out.Declined+
+			". Try again, or save another card on the Auto top-up page.")
 	default:
 		// Paid at once, or processing: the workflow credits it.
 		c.Redirect(http.StatusSeeOther, "/autotopup?done=approved")
@@ -209,7 +221,7 @@ func (h *handlers) autoTopUpPaymentWebhook(c *gin.Context, ev stripe.Event, ack 
 		abortWithError(c, err)
 		return true
 	}
-	forget, ok := h.claimEvent(c, ev, obj.ID, ack)
+	ack, ok := h.claimEvent(c, ev, obj.ID, ack)
 	if !ok {
 		return true
 	}
@@ -220,8 +232,7 @@ func (h *handlers) autoTopUpPaymentWebhook(c *gin.Context, ev stripe.Event, ack 
 	running, err := autotopup.PaymentEvent(ctx, h.d.Temporal, autotopup.OptionsFrom(h.d.Config),
 		at.AccountID, signal)
 	if err != nil {
-		// Let Stripe redeliver: forget the id so the retry is handled.
-		forget()
+		// Not recorded: Stripe's redelivery is handled.
 		abortWithError(c, err)
 		return true
 	}

@@ -125,8 +125,8 @@ func (s *approveServer) approve(cookie *http.Cookie, pi string, round int) strin
 	code, loc, body := s.do(http.MethodPost, "/autotopup/approve", strings.NewReader(""), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, cookie)
 	u, err := url.Parse(loc)
 	if code != http.StatusSeeOther || err != nil || u.Path != providers.SandboxAuthenticatePath+pi || u.Query().Get("round") != fmt.Sprint(round) ||
-		u.Query().Get("return_url") != s.URL+"/autotopup?done=approved" {
-		s.t.Fatalf("Approve: %d %q %s; want the authentication page of %s, round %d", code, loc, body, pi, round)
+		u.Query().Get("return_url") != s.URL+"/autotopup?done=approved" || u.Query().Get("token") == "" {
+		s.t.Fatalf("Approve: %d %q %s; want the authentication page of %s, round %d, with its token", code, loc, body, pi, round)
 	}
 	return u.RequestURI()
 }
@@ -140,7 +140,7 @@ func (s *approveServer) authenticate(page, action string) (int, string) {
 		s.t.Fatalf("sandbox authentication page: %d\n%s", code, body)
 	}
 	u, _ := url.Parse(page)
-	form := url.Values{"action": {action}, "round": {u.Query().Get("round")}, "return_url": {u.Query().Get("return_url")}}
+	form := url.Values{"action": {action}, "round": {u.Query().Get("round")}, "token": {u.Query().Get("token")}, "return_url": {u.Query().Get("return_url")}}
 	code, loc, _ := s.do(http.MethodPost, u.Path, strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil)
 	return code, loc
 }
@@ -183,7 +183,8 @@ func TestAutoTopUpApprove_OwnerFinishesTheAuthenticationOnSessionAndIsCreditedOn
 		}
 
 		// The second try goes through.
-		if code, loc := s.authenticate(s.approve(cookie, pi, 2), "complete"); code != http.StatusSeeOther || loc != s.URL+"/autotopup?done=approved" {
+		page := s.approve(cookie, pi, 2)
+		if code, loc := s.authenticate(page, "complete"); code != http.StatusSeeOther || loc != s.URL+"/autotopup?done=approved" {
 			t.Fatalf("completing the authentication: %d %q", code, loc)
 		}
 		st = s.state(ana.AccountID, "succeeded", func(st workflows.AutoTopUpState) bool { return st.State == workflows.AutoTopUpSucceeded })
@@ -205,7 +206,9 @@ func TestAutoTopUpApprove_OwnerFinishesTheAuthenticationOnSessionAndIsCreditedOn
 			}
 		}
 		s.state(ana.AccountID, "the repeated event handled", func(st workflows.AutoTopUpState) bool { return st.LastPaymentEvent == "evt_pi_again" })
-		if code, _, _ := s.do(http.MethodPost, providers.SandboxAuthenticatePath+pi, strings.NewReader("action=complete"),
+		pageURL, _ := url.Parse(page)
+		if code, _, _ := s.do(http.MethodPost, providers.SandboxAuthenticatePath+pi, strings.NewReader(url.Values{"action": {"complete"},
+			"round": {"2"}, "token": {pageURL.Query().Get("token")}}.Encode()),
 			map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil); code != http.StatusConflict {
 			t.Fatalf("the bank page posted after payment: %d, want 409", code)
 		}

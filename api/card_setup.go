@@ -89,9 +89,9 @@ func (h *handlers) autoTopUpStartCardSetup(c *gin.Context) {
 
 // cardSetupWebhook handles a verified checkout.session.* event of a card
 // setup (metadata.setup_id): find the setup (an unknown one is acknowledged
-// and logged), record the event id (a redelivery stops there) and signal
-// the SaveCard workflow. If signalling fails, the id is forgotten so
-// Stripe's retry is handled.
+// and logged), look the event id up (an event already handled stops
+// there), signal the SaveCard workflow and then record the id. If
+// signalling fails the id stays unrecorded, so Stripe's retry is handled.
 func (h *handlers) cardSetupWebhook(c *gin.Context, ev stripe.Event, obj checkoutSessionObject, setupID string, ack func(bool, string)) {
 	ctx := c.Request.Context()
 	cs, err := h.autoTopUps().Setup(ctx, setupID)
@@ -103,7 +103,7 @@ func (h *handlers) cardSetupWebhook(c *gin.Context, ev stripe.Event, obj checkou
 		abortWithError(c, err)
 		return
 	}
-	forget, ok := h.claimEvent(c, ev, obj.ID, ack)
+	ack, ok := h.claimEvent(c, ev, obj.ID, ack)
 	if !ok {
 		return
 	}
@@ -118,7 +118,6 @@ func (h *handlers) cardSetupWebhook(c *gin.Context, ev stripe.Event, obj checkou
 		slog.WarnContext(ctx, "setup checkout event for a closed card setup", "setup_id", cs.ID, "status", cs.Status, "type", ev.Type)
 		ack(false, "card setup workflow already closed")
 	case err != nil:
-		forget()
 		abortWithError(c, fmt.Errorf("signal card setup %s: %w", cs.ID, err))
 	default:
 		ack(true, "signalled card setup "+cs.ID)

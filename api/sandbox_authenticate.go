@@ -24,7 +24,11 @@ import (
 // the owner here. "Complete" or "Fail" posts the correctly signed
 // payment_intent.succeeded or payment_intent.payment_failed event Stripe
 // would send to our real webhook, then returns to the return URL. Like the
-// bank's page it needs no sign-in: the PaymentIntent id is the capability.
+// bank's page it needs no sign-in: the URL the approve update returned is
+// the capability. Sandbox PaymentIntent ids are guessable, so the page
+// also wants that URL's token (providers.SandboxAuthToken, an HMAC of the
+// PaymentIntent and round under the Stripe webhook secret); without the
+// right one it is a 404 and nothing is delivered.
 
 func (h *handlers) registerSandboxAuthenticate(r gin.IRouter) {
 	g := r.Group(providers.SandboxAuthenticatePath, h.sandboxOnly())
@@ -38,11 +42,21 @@ type sandboxAuthView struct {
 	Open            bool
 	Status          string
 	Round           string
+	Token           string
 	ReturnURL       string
 	Error           string
 }
 
-func (h *handlers) sandboxAttempt(c *gin.Context) (models.AutoTopUpAttempt, bool) {
+// sandboxAttempt finds the attempt of the page's PaymentIntent once the
+// token proves the URL came from the approve update: a missing or wrong
+// token is the same 404 as an unknown PaymentIntent, so neither can be
+// probed.
+func (h *handlers) sandboxAttempt(c *gin.Context, round, token string) (models.AutoTopUpAttempt, bool) {
+	n, err := strconv.Atoi(round)
+	if err != nil || !providers.ValidSandboxAuthToken(h.d.Config.EffectiveStripeWebhookSecret(), c.Param("pi"), n, token) {
+		web.NotFound(h.d.Pages)(c)
+		return models.AutoTopUpAttempt{}, false
+	}
 	at, err := h.autoTopUps().AttemptByPaymentIntent(c.Request.Context(), c.Param("pi"))
 	if errors.Is(err, autotopup.ErrAttemptNotFound) {
 		web.NotFound(h.d.Pages)(c)
@@ -65,27 +79,29 @@ func (h *handlers) sandboxReturnURL(raw string) string {
 	return "/autotopup?done=approved"
 }
 
-func (h *handlers) renderSandboxAuth(c *gin.Context, status int, at models.AutoTopUpAttempt, round, returnURL, errMsg string) {
+func (h *handlers) renderSandboxAuth(c *gin.Context, status int, at models.AutoTopUpAttempt, round, token, returnURL, errMsg string) {
 	p := web.PageFor(c, "Sandbox authentication", "")
 	p.Data = sandboxAuthView{PaymentIntentID: at.PaymentIntentID, Amount: formatDollars(at.AmountCents), Status: string(at.Status),
-		Open: at.Status == models.AttemptNeedsAuthentication, Round: round, ReturnURL: returnURL, Error: errMsg}
+		Open: at.Status == models.AttemptNeedsAuthentication, Round: round, Token: token, ReturnURL: returnURL, Error: errMsg}
 	h.d.Pages.Serve(c, status, "sandbox_authenticate", p)
 }
 
 func (h *handlers) sandboxAuthenticatePage(c *gin.Context) {
-	if at, ok := h.sandboxAttempt(c); ok {
-		h.renderSandboxAuth(c, http.StatusOK, at, c.Query("round"), c.Query("return_url"), "")
+	round, token := c.Query("round"), c.Query("token")
+	if at, ok := h.sandboxAttempt(c, round, token); ok {
+		h.renderSandboxAuth(c, http.StatusOK, at, round, token, c.Query("return_url"), "")
 	}
 }
 
 func (h *handlers) sandboxAuthenticate(c *gin.Context) {
-	at, ok := h.sandboxAttempt(c)
+	round, token := c.PostForm("round"), c.PostForm("token")
+	at, ok := h.sandboxAttempt(c, round, token)
 	if !ok {
 		return
 	}
-	round, back := c.PostForm("round"), h.sandboxReturnURL(c.PostForm("return_url"))
+	back := h.sandboxReturnURL(c.PostForm("return_url"))
 	if at.Status != models.AttemptNeedsAuthentication {
-		h.renderSandboxAuth(c, http.StatusConflict, at, round, back, "This payment is no longer waiting for authentication.")
+		h.renderSandboxAuth(c, http.StatusConflict, at, round, token, back, "This payment is no longer waiting for authentication.")
 		return
 	}
 	object := map[string]any{"id": at.PaymentIntentID, "object": "payment_intent", "amount": at.AmountCents, "currency": "usd",
@@ -104,7 +120,7 @@ func (h *handlers) sandboxAuthenticate(c *gin.Context) {
 		object["last_payment_error"] = map[string]any{"type": "card_error", "code": "payment_intent_authentication_failure",
 			"message": "The provided PaymentMethod has failed authentication."}
 	default:
-		h.renderSandboxAuth(c, http.StatusUnprocessableEntity, at, round, back, "Choose Complete or Fail.")
+		h.renderSandboxAuth(c, http.StatusUnprocessableEntity, at, round, token, back, "Choose Complete or Fail.")
 		return
 	}
 	cfg := h.d.Config
@@ -113,7 +129,7 @@ func (h *handlers) sandboxAuthenticate(c *gin.Context) {
 	defer cancel()
 	if _, err := hooks.DeliverStripe(ctx, providers.NewStripeEvent(eventID, typ, object)); err != nil {
 		slog.Error("sandbox authentication could not deliver its webhook", "payment_intent", at.PaymentIntentID, "error", err)
-		h.renderSandboxAuth(c, http.StatusBadGateway, at, round, back, "The sandbox could not deliver the payment event; try again.")
+		h.renderSandboxAuth(c, http.StatusBadGateway, at, round, token, back, "The sandbox could not deliver the payment event; try again.")
 		return
 	}
 	h.awaitPaymentEvent(ctx, at.AccountID, eventID)

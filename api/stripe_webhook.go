@@ -25,9 +25,10 @@ import (
 // The Stripe webhook, POST /api/webhooks/stripe (also the target of
 // `stripe listen --forward-to localhost:8080/api/webhooks/stripe`). In
 // order: verify Stripe-Signature (nothing is written for a forged or stale
-// request), find the top-up the event is about, record the event id (a
-// redelivery stops there), and signal the TopUp workflow. It does no slow
-// work: the workflow credits, records and mails.
+// request), find the top-up the event is about, look the event id up (an
+// event already handled stops there), signal the TopUp workflow, and only
+// then record the event id. It does no slow work: the workflow credits,
+// records and mails.
 
 // checkoutSessionObject is the part of a checkout.session we read.
 // payment_intent and setup_intent are ids, or objects when expanded.
@@ -54,30 +55,40 @@ func expandableID(raw json.RawMessage) string {
 	return obj.ID
 }
 
-// claimEvent records a verified event's id before anything acts on it. For
-// a redelivery, a database failure or no Temporal it answers the request
-// itself and returns ok false. Otherwise the caller acts and calls forget
-// when acting failed, so that Stripe's retry is handled rather than taken
-// for a duplicate.
-func (h *handlers) claimEvent(c *gin.Context, ev stripe.Event, objectID string, ack func(bool, string)) (forget func(), ok bool) {
+// claimEvent looks a verified event's id up before anything acts on it.
+// For an event already handled, a database failure or no Temporal it
+// answers the request itself and returns ok false. Otherwise the caller
+// acts and answers through done, which records the id and acknowledges:
+// call it only once acting succeeded (or decided there is nothing to do).
+// A failure answered with an error leaves the id unrecorded, so Stripe's
+// retry is handled rather than taken for a duplicate, and a crash between
+// acting and recording only means acting again. Two concurrent deliveries
+// may both act: every consumer is idempotent (first decision wins, ledger
+// keys per PaymentIntent), so that is harmless, unlike a lost event.
+func (h *handlers) claimEvent(c *gin.Context, ev stripe.Event, objectID string, ack func(bool, string)) (done func(handled bool, why string), ok bool) {
 	ctx := c.Request.Context()
 	store := h.credits()
-	fresh, err := store.RecordEvent(ctx, ev.ID, string(ev.Type), objectID)
+	seen, err := store.EventSeen(ctx, ev.ID)
 	if err != nil {
 		abortWithError(c, err)
 		return nil, false
 	}
-	if !fresh {
+	if seen {
 		ack(false, "duplicate event")
 		return nil, false
 	}
-	forget = func() { _ = store.ForgetEvent(context.WithoutCancel(ctx), ev.ID) }
 	if h.d.Temporal == nil {
-		forget()
 		abortWithError(c, errTemporalMissing)
 		return nil, false
 	}
-	return forget, true
+	return func(handled bool, why string) {
+		// Acting succeeded: a failure to record only costs a redelivery
+		// acted on again, so it is logged, not answered as an error.
+		if _, err := store.RecordEvent(context.WithoutCancel(ctx), ev.ID, string(ev.Type), objectID); err != nil {
+			h.logger().ErrorContext(ctx, "stripe event handled but not recorded", "event_id", ev.ID, "error", err)
+		}
+		ack(handled, why)
+	}, true
 }
 
 func (h *handlers) stripeWebhook(c *gin.Context) {
@@ -131,7 +142,7 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 		abortWithError(c, err)
 		return
 	}
-	forget, ok := h.claimEvent(c, ev, obj.ID, ack)
+	ack, ok := h.claimEvent(c, ev, obj.ID, ack)
 	if !ok {
 		return
 	}
@@ -156,15 +167,14 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 		}, workflows.CreditLateTopUp, workflows.CreditLateTopUpInput{TopUpID: t.ID, PaymentIntentID: signal.PaymentIntentID})
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if err != nil && !errors.As(err, &started) {
-			forget()
+			// Not recorded: Stripe's retry is handled.
 			abortWithError(c, fmt.Errorf("credit late payment of top-up %s: %w", t.ID, err))
 			return
 		}
 		log.Warn("payment for a closed top-up: crediting it", "topup_id", t.ID, "status", t.Status, "payment_intent", signal.PaymentIntentID)
 		ack(true, "late payment credited for top-up "+t.ID)
 	case err != nil:
-		// Let Stripe redeliver: forget the id so the retry is handled.
-		forget()
+		// Not recorded: Stripe's retry is handled.
 		abortWithError(c, fmt.Errorf("signal top-up %s: %w", t.ID, err))
 	default:
 		ack(true, "signalled top-up "+t.ID)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -81,6 +82,20 @@ type AutoTopUpApproval struct {
 	Succeeded bool
 	// Declined is the bank's reason when the confirmation was declined.
 	Declined string
+}
+
+// versionUniqueAttemptIDs marks runs whose attempt ids carry the chain's
+// run tag (see autoTopUp.attemptPrefix); runs started before it keep the
+// old ids when replayed.
+const versionUniqueAttemptIDs = "unique-attempt-ids"
+
+// AutoTopUpRunTag is the part of a run id that attempt ids carry.
+func AutoTopUpRunTag(runID string) string {
+	t := strings.ReplaceAll(runID, "-", "")
+	if len(t) > 12 {
+		t = t[:12]
+	}
+	return t
 }
 
 // ErrTypeNothingToApprove is the approve validator's rejection type.
@@ -172,12 +187,18 @@ type AutoTopUpResult struct {
 }
 
 type autoTopUp struct {
-	in    AutoTopUpInput
-	id    string
-	st    AutoTopUpState
-	debit workflow.ReceiveChannel
-	retry workflow.ReceiveChannel
-	card  workflow.ReceiveChannel
+	in AutoTopUpInput
+	id string
+	// attemptPrefix starts every attempt id of this chain of runs: the
+	// workflow id plus, since version 1, a tag of the chain's first run, so
+	// a later execution for the same account (after an idle or failure
+	// close) never reuses an earlier attempt's id, Stripe Idempotency-Key
+	// or sandbox PaymentIntent.
+	attemptPrefix string
+	st            AutoTopUpState
+	debit         workflow.ReceiveChannel
+	retry         workflow.ReceiveChannel
+	card          workflow.ReceiveChannel
 	// payment carries the webhook's payment_intent events; approved the
 	// approve update's own "paid at once", so the main loop credits both.
 	payment  workflow.ReceiveChannel
@@ -201,6 +222,15 @@ func AutoTopUp(ctx workflow.Context, in AutoTopUpInput) (AutoTopUpResult, error)
 		card:     workflow.GetSignalChannel(ctx, SignalAutoTopUpCardUpdated),
 		payment:  workflow.GetSignalChannel(ctx, SignalAutoTopUpPaymentEvent),
 		approved: workflow.NewBufferedChannel(ctx, 8)}
+	w.attemptPrefix = w.id
+	if workflow.GetVersion(ctx, versionUniqueAttemptIDs, workflow.DefaultVersion, 1) == 1 {
+		info := workflow.GetInfo(ctx)
+		run := info.FirstRunID
+		if run == "" {
+			run = info.WorkflowExecution.RunID
+		}
+		w.attemptPrefix = w.id + "-" + AutoTopUpRunTag(run)
+	}
 	if in.Carried != nil {
 		w.st = *in.Carried
 		w.st.Events = 0
@@ -387,7 +417,7 @@ func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
 	backoff := w.in.RetryBackoff
 	for try := 1; ; try++ {
 		w.st.Seq++
-		attemptID := fmt.Sprintf("%s-%d", w.id, w.st.Seq)
+		attemptID := fmt.Sprintf("%s-%d", w.attemptPrefix, w.st.Seq)
 		if err := w.setState(ctx, AutoTopUpCharging, "charging the saved card"); err != nil {
 			return err
 		}
@@ -667,6 +697,25 @@ func (w *autoTopUp) awaitFix(ctx workflow.Context) (res AutoTopUpResult, done bo
 				fixed = true // raced the deadline
 			}
 			if !fixed && !workflow.Now(ctx).Before(w.st.FailedAt.Add(w.in.FailureWait)) {
+				// Never close with a charge still payable on the bank's page:
+				// cancel it first (or credit it, if it was paid meanwhile).
+				if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+					return AutoTopUpResult{}, true, err
+				}
+				if w.st.AuthAttemptID != "" {
+					if _, err := w.releaseWaiting(ctx); err != nil {
+						return AutoTopUpResult{}, true, err
+					}
+					if w.st.State != AutoTopUpFailed && w.st.State != AutoTopUpNeedsAuthentication {
+						return AutoTopUpResult{}, false, nil // it was paid: credited
+					}
+					if w.st.AuthAttemptID != "" {
+						// Could not cancel (Stripe unreachable, or the payment is
+						// processing): keep waiting rather than leave it behind.
+						w.st.FailedAt = workflow.Now(ctx)
+						continue
+					}
+				}
 				w.st.NextAction = "closed: no retry or new card arrived in time; the next debit starts afresh"
 				return AutoTopUpResult{State: w.st, Reason: "failure_wait_expired"}, true, nil
 			}

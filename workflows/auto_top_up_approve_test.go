@@ -58,7 +58,9 @@ func (w *wallet) queryAt(t *testing.T, env *testsuite.TestWorkflowEnvironment, o
 	}, offset)
 }
 
-const firstAttempt = "auto-top-up-42-1"
+// firstAttempt is the first attempt id in the test environment, whose run
+// id is "default-test-run-id" (AutoTopUpRunTag: "defaulttestr").
+const firstAttempt = "auto-top-up-42-defaulttestr-1"
 
 func succeeded(eventID, attempt string, cents int64) workflows.PaymentIntentEvent {
 	return workflows.PaymentIntentEvent{EventID: eventID, Type: workflows.EventPaymentIntentSucceeded, PaymentIntentID: "pi_" + attempt, AttemptID: attempt, AmountCents: cents}
@@ -189,21 +191,21 @@ func TestAutoTopUp_ApproveIsRejectedWhenNothingWaitsForApproval(t *testing.T) {
 func TestAutoTopUp_PaymentSignalledIntoAFreshRunIsCreditedOnce(t *testing.T) {
 	w := newWallet()
 	w.balance = 5000 // above the threshold: the payment, not a debit, is news
-	w.earlierAttempt = activities.ChargeAutoTopUpInput{AttemptID: "auto-top-up-42-7", AccountID: testAccount, AmountCents: 2500}
+	w.earlierAttempt = activities.ChargeAutoTopUpInput{AttemptID: "auto-top-up-42-defaulttestr-7", AccountID: testAccount, AmountCents: 2500}
 	res, err := w.run(t, workflows.AutoTopUpInput{}, func(env *testsuite.TestWorkflowEnvironment) {
-		w.paymentAt(env, 0, succeeded("evt_1", "auto-top-up-42-7", 2500))
-		w.paymentAt(env, time.Minute, succeeded("evt_2", "auto-top-up-42-7", 2500))
+		w.paymentAt(env, 0, succeeded("evt_1", "auto-top-up-42-defaulttestr-7", 2500))
+		w.paymentAt(env, time.Minute, succeeded("evt_2", "auto-top-up-42-defaulttestr-7", 2500))
 		// A forged or mistaken amount is not credited.
 		w.paymentAt(env, 2*time.Minute, workflows.PaymentIntentEvent{EventID: "evt_3", Type: workflows.EventPaymentIntentSucceeded,
-			PaymentIntentID: "pi_auto-top-up-42-8", AttemptID: "auto-top-up-42-8", AmountCents: 99999})
+			PaymentIntentID: "pi_auto-top-up-42-defaulttestr-8", AttemptID: "auto-top-up-42-defaulttestr-8", AmountCents: 99999})
 	})
 	if err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
-	if len(w.charges) != 0 || len(w.credits) != 1 || w.credits["pi_auto-top-up-42-7"] != 2500 {
+	if len(w.charges) != 0 || len(w.credits) != 1 || w.credits["pi_auto-top-up-42-defaulttestr-7"] != 2500 {
 		t.Fatalf("%d charges, credits %v; want the late payment credited once and nothing charged", len(w.charges), w.credits)
 	}
-	if res.State.State != workflows.AutoTopUpSucceeded || res.State.TotalCredited != 2500 || !strings.Contains(res.State.LastError, "pi_auto-top-up-42-8 not credited") || res.Reason != "idle" {
+	if res.State.State != workflows.AutoTopUpSucceeded || res.State.TotalCredited != 2500 || !strings.Contains(res.State.LastError, "pi_auto-top-up-42-defaulttestr-8 not credited") || res.Reason != "idle" {
 		t.Fatalf("result %+v, want succeeded with the unknown payment reported", res)
 	}
 }
@@ -213,12 +215,12 @@ func TestAutoTopUp_PaymentSignalledIntoAFreshRunIsCreditedOnce(t *testing.T) {
 func TestAutoTopUp_PaymentCarriedAcrossContinueAsNewIsCredited(t *testing.T) {
 	w := newWallet()
 	w.balance = 5000
-	w.earlierAttempt = activities.ChargeAutoTopUpInput{AttemptID: "auto-top-up-42-3", AccountID: testAccount, AmountCents: 2000}
+	w.earlierAttempt = activities.ChargeAutoTopUpInput{AttemptID: "auto-top-up-42-defaulttestr-3", AccountID: testAccount, AmountCents: 2000}
 	carried := &workflows.AutoTopUpState{AccountID: testAccount, State: workflows.AutoTopUpNeedsAuthentication, Seq: 3,
-		AuthAttemptID: "auto-top-up-42-3", AuthPaymentIntentID: "pi_auto-top-up-42-3", AuthAmountCents: 2000, AuthRound: 1,
-		PendingPayments: []workflows.PaymentIntentEvent{succeeded("evt_1", "auto-top-up-42-3", 2000)}}
+		AuthAttemptID: "auto-top-up-42-defaulttestr-3", AuthPaymentIntentID: "pi_auto-top-up-42-defaulttestr-3", AuthAmountCents: 2000, AuthRound: 1,
+		PendingPayments: []workflows.PaymentIntentEvent{succeeded("evt_1", "auto-top-up-42-defaulttestr-3", 2000)}}
 	res, err := w.run(t, workflows.AutoTopUpInput{Carried: carried}, func(env *testsuite.TestWorkflowEnvironment) {
-		w.paymentAt(env, time.Minute, succeeded("evt_2", "auto-top-up-42-3", 2000))
+		w.paymentAt(env, time.Minute, succeeded("evt_2", "auto-top-up-42-defaulttestr-3", 2000))
 	})
 	if err != nil {
 		t.Fatalf("workflow failed: %v", err)
@@ -252,7 +254,7 @@ func TestAutoTopUp_NewCardCancelsTheChargeWaitingForApprovalFirst(t *testing.T) 
 	if len(w.releases) != 1 || w.releases[0].AttemptID != firstAttempt || w.releases[0].PaymentIntentID != "pi_"+firstAttempt {
 		t.Fatalf("releases %+v, want the waiting charge canceled once", w.releases)
 	}
-	if len(w.charges) != 2 || len(w.credits) != 1 || w.credits["pi_auto-top-up-42-2"] != 2000 {
+	if len(w.charges) != 2 || len(w.credits) != 1 || w.credits["pi_auto-top-up-42-defaulttestr-2"] != 2000 {
 		t.Fatalf("%d charges, credits %v; want the new card charged and credited once", len(w.charges), w.credits)
 	}
 	if approvedLater.rejected == nil || len(w.confirms) != 0 || res.State.State != workflows.AutoTopUpSucceeded {
@@ -309,5 +311,57 @@ func TestAutoTopUp_StripesEventForAnOffSessionSuccessCountsNothingTwice(t *testi
 	})
 	if err != nil || res.State.TotalCredited != 0 || res.State.DayCount != 0 || res.State.State != workflows.AutoTopUpIdle {
 		t.Fatalf("fresh run: %+v, %v; want nothing counted for a payment already credited", res.State, err)
+	}
+}
+
+// The failure wait runs out while a charge still waits on the bank's page:
+// before closing, the workflow cancels it, so a later run's new charge can
+// never be paid alongside it.
+func TestAutoTopUp_ClosingAfterTheFailureWaitCancelsTheChargeWaitingForApproval(t *testing.T) {
+	w := newWallet()
+	w.card = providers.ChargeNeedsAuthentication
+	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
+		w.debitAt(env, 0, 0)
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if res.Reason != "failure_wait_expired" || len(w.releases) != 1 || w.releases[0].AttemptID != firstAttempt || len(w.credits) != 0 {
+		t.Fatalf("closed %q with releases %+v, credits %v; want the waiting charge canceled before closing", res.Reason, w.releases, w.credits)
+	}
+}
+
+// Paid on the bank's page just before the wait ran out: the cancellation
+// finds it paid, it is credited, and the workflow does not close failed.
+func TestAutoTopUp_ChargePaidAsTheFailureWaitEndsIsCredited(t *testing.T) {
+	w := newWallet()
+	w.card, w.paidMeanwhile = providers.ChargeNeedsAuthentication, true
+	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
+		w.debitAt(env, 0, 0)
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.credits) != 1 || w.credits["pi_"+firstAttempt] != 2000 || res.Reason == "failure_wait_expired" || len(w.charges) != 1 {
+		t.Fatalf("reason %q, charges %d, credits %v; want the paid charge credited once", res.Reason, len(w.charges), w.credits)
+	}
+}
+
+// A waiting charge that cannot be canceled yet (processing at the bank)
+// keeps the workflow open for another wait instead of leaving it behind.
+func TestAutoTopUp_AnUncancelableWaitingChargeKeepsTheWorkflowOpen(t *testing.T) {
+	w := newWallet()
+	w.card, w.releaseErrs = providers.ChargeNeedsAuthentication, 1
+	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
+		w.debitAt(env, 0, 0)
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.releases) != 2 || res.Reason != "failure_wait_expired" || len(w.credits) != 0 || len(w.charges) != 1 {
+		t.Fatalf("releases %d, reason %q, charges %d; want a second wait, then the cancellation, then the close", len(w.releases), res.Reason, len(w.charges))
+	}
+	if res.State.LastError == "" || !strings.Contains(res.State.LastError, "processing") {
+		t.Fatalf("last error %q: want the processing payment named", res.State.LastError)
 	}
 }

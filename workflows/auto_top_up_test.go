@@ -47,6 +47,9 @@ type wallet struct {
 	// paidMeanwhile makes them find it paid.
 	releases      []activities.ReleaseAutoTopUpInput
 	paidMeanwhile bool
+	// releaseErrs is how many cancellations fail (Stripe unreachable, or
+	// the payment processing) before one works.
+	releaseErrs int
 	// earlierAttempt is a charge of a closed run, known to the attempt rows.
 	earlierAttempt activities.ChargeAutoTopUpInput
 }
@@ -108,6 +111,10 @@ func (w *wallet) run(t *testing.T, in workflows.AutoTopUpInput, setup func(env *
 	})
 	env.OnActivity(a.ReleaseAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReleaseAutoTopUpInput) (bool, error) {
 		w.releases = append(w.releases, in)
+		if w.releaseErrs > 0 {
+			w.releaseErrs--
+			return false, temporal.NewNonRetryableApplicationError("payment is processing", activities.ErrTypePaymentProcessing, nil)
+		}
 		return w.paidMeanwhile, nil
 	})
 	// The attempt rows: every charge's amount, as ChargeAutoTopUp stored it.
@@ -165,13 +172,13 @@ func TestAutoTopUp_DebitBelowThresholdChargesOnceAndCreditsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
-	if len(w.charges) != 1 || w.charges[0].AttemptID != "auto-top-up-42-1" || w.charges[0].AmountCents != 2000 {
-		t.Fatalf("charges %+v, want one of 2000 cents with attempt id auto-top-up-42-1", w.charges)
+	if len(w.charges) != 1 || w.charges[0].AttemptID != "auto-top-up-42-defaulttestr-1" || w.charges[0].AmountCents != 2000 {
+		t.Fatalf("charges %+v, want one of 2000 cents with attempt id auto-top-up-42-defaulttestr-1", w.charges)
 	}
 	if w.totalCredited() != 2000 || len(w.credits) != 1 || w.balance != 2100 {
 		t.Fatalf("credits %v, balance %d; want one credit of 2000 and a balance of 2100", w.credits, w.balance)
 	}
-	if res.State.State != workflows.AutoTopUpSucceeded || res.Reason != "idle" || res.State.LastPaymentID != "pi_auto-top-up-42-1" {
+	if res.State.State != workflows.AutoTopUpSucceeded || res.Reason != "idle" || res.State.LastPaymentID != "pi_auto-top-up-42-defaulttestr-1" {
 		t.Fatalf("result %+v, want succeeded and closed when idle", res)
 	}
 	if len(w.notices) != 0 {
@@ -390,7 +397,7 @@ func TestAutoTopUp_ContinuesAsNewCarryingItsState(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second run failed: %v", err)
 	}
-	if want := fmt.Sprintf("auto-top-up-42-%d", c.Seq+1); len(w2.charges) != 1 || w2.charges[0].AttemptID != want {
+	if want := fmt.Sprintf("auto-top-up-42-defaulttestr-%d", c.Seq+1); len(w2.charges) != 1 || w2.charges[0].AttemptID != want {
 		t.Fatalf("second run charged %+v, want attempt %s", w2.charges, want)
 	}
 	if res.State.ContinuedAsNew != 1 || res.State.TotalCredited != c.TotalCredited+2000 {

@@ -264,8 +264,21 @@ func (s *Service) Receipts(ctx context.Context, accountID int64, limit int) ([]m
 	return out, err
 }
 
-// RecordEvent notes a Stripe event id. fresh is false when the id was seen
-// before: the event was already handled and needs no work.
+// EventSeen reports whether a Stripe event id was recorded: the event was
+// handled and a redelivery needs no work. It writes nothing, so an event
+// looked up and then not handled (a crash, a failed signal) is handled
+// again when Stripe redelivers it.
+func (s *Service) EventSeen(ctx context.Context, id string) (bool, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&models.StripeEvent{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("look up stripe event %s: %w", id, err)
+	}
+	return n > 0, nil
+}
+
+// RecordEvent notes a Stripe event id once it has been handled. fresh is
+// false when the id was already recorded. Record only after acting
+// succeeded: a recorded id makes every redelivery a no-op.
 func (s *Service) RecordEvent(ctx context.Context, id, typ, objectID string) (fresh bool, err error) {
 	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
 		Create(&models.StripeEvent{ID: id, Type: typ, ObjectID: objectID, ReceivedAt: s.now()})
@@ -273,12 +286,6 @@ func (s *Service) RecordEvent(ctx context.Context, id, typ, objectID string) (fr
 		return false, fmt.Errorf("record stripe event %s: %w", id, res.Error)
 	}
 	return res.RowsAffected == 1, nil
-}
-
-// ForgetEvent removes an event id, so that Stripe's redelivery is handled:
-// used when handling failed after the id was recorded.
-func (s *Service) ForgetEvent(ctx context.Context, id string) error {
-	return s.db.WithContext(ctx).Where("id = ?", id).Delete(&models.StripeEvent{}).Error
 }
 
 // CustomerID returns the account's Stripe customer, or "" when none yet.

@@ -2,6 +2,9 @@ package providers
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -186,6 +189,10 @@ func (p *stripePayments) ChargeSaved(ctx context.Context, in ChargeParams) (Char
 	return ChargeResult{}, fmt.Errorf("stripe: charge attempt %s: %w", in.AttemptID, err)
 }
 
+// ErrPaymentProcessing: the PaymentIntent is settling at the bank; only its
+// webhook says whether it was paid.
+var ErrPaymentProcessing = errors.New("payment is processing")
+
 // Sandbox test payment methods, with the semantics of Stripe's own.
 const (
 	SandboxCardVisa                  = "pm_card_visa"
@@ -268,10 +275,20 @@ func (p *stripePayments) ConfirmOnSession(ctx context.Context, in ConfirmParams)
 	}
 	if err != nil {
 		if se != nil && se.Type == stripe.ErrorTypeCard {
-			res := ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: ClassifyDecline(string(se.Code), string(se.DeclineCode)),
-				DeclineCode: string(se.DeclineCode), Message: se.Msg}
+			// With the payer present every card error is a decline, even
+			// authentication_required: a bank wanting 3-D Secure answers
+			// requires_action with a redirect, not an error, so there is no
+			// page to send the payer to and nothing is waiting to succeed.
+			outcome := ClassifyDecline(string(se.Code), string(se.DeclineCode))
+			if outcome == ChargeNeedsAuthentication {
+				outcome = ChargeSoftDecline
+			}
+			res := ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: outcome, DeclineCode: string(se.DeclineCode), Message: se.Msg}
 			if res.DeclineCode == "" {
 				res.DeclineCode = string(se.Code)
+			}
+			if res.Message == "" {
+				res.Message = "the card was declined"
 			}
 			return res, nil
 		}
@@ -304,18 +321,46 @@ func (p *stripePayments) ConfirmOnSession(ctx context.Context, in ConfirmParams)
 // page; the PaymentIntent id follows it.
 const SandboxAuthenticatePath = "/sandbox/authenticate/"
 
+// SandboxAuthToken is the capability in a sandbox authentication page's
+// URL: HMAC-SHA256 over the PaymentIntent and the owner's round, keyed with
+// the Stripe webhook secret the sandbox signs its events with. The page
+// needs no sign-in and sandbox PaymentIntent ids are guessable, so only
+// the URL the approve update returned may complete or fail a charge.
+// With no secret there is no token ("").
+func SandboxAuthToken(webhookSecret, paymentIntentID string, round int) string {
+	if webhookSecret == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, []byte(webhookSecret))
+	// Domain-separated from the Stripe-Signature made with the same key.
+	m.Write([]byte("mobayilo-sandbox-authenticate\x00" + paymentIntentID + "\x00" + strconv.Itoa(round)))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// ValidSandboxAuthToken reports, in constant time, whether token is the
+// SandboxAuthToken of the PaymentIntent and round. A missing token, or any
+// token when there is no secret, is invalid.
+func ValidSandboxAuthToken(webhookSecret, paymentIntentID string, round int, token string) bool {
+	want := SandboxAuthToken(webhookSecret, paymentIntentID, round)
+	return want != "" && token != "" && hmac.Equal([]byte(want), []byte(token))
+}
+
 // ConfirmOnSession in the sandbox sends the payer to our own
 // authentication page, which delivers the payment_intent.* webhook Stripe
-// would send. The round and return URL ride along in the query.
+// would send. The round, return URL and the page's token (SandboxAuthToken)
+// ride along in the query.
 func (s sandboxPayments) ConfirmOnSession(_ context.Context, in ConfirmParams) (ConfirmResult, error) {
 	if !strings.HasPrefix(in.PaymentIntentID, "pi_sandbox_") {
 		return ConfirmResult{}, fmt.Errorf("sandbox: unknown payment intent %q", in.PaymentIntentID)
 	}
-	base := ""
+	base, secret := "", ""
 	if s.deliver != nil {
-		base = s.deliver.baseURL
+		base, secret = s.deliver.baseURL, s.deliver.stripeWebhookSecret
 	}
 	q := url.Values{"round": {strconv.Itoa(in.Round)}}
+	if tok := SandboxAuthToken(secret, in.PaymentIntentID, in.Round); tok != "" {
+		q.Set("token", tok)
+	}
 	if in.ReturnURL != "" {
 		q.Set("return_url", in.ReturnURL)
 	}
@@ -345,9 +390,12 @@ func (p *stripePayments) CancelPayment(ctx context.Context, paymentIntentID, att
 		return false, fmt.Errorf("stripe: cancel %s of attempt %s: %w", paymentIntentID, attemptID, err)
 	}
 	switch pi.Status {
-	case stripe.PaymentIntentStatusSucceeded, stripe.PaymentIntentStatusProcessing:
-		// Processing ends in a webhook either way; never charge beside it.
+	case stripe.PaymentIntentStatusSucceeded:
 		return true, nil
+	case stripe.PaymentIntentStatusProcessing:
+		// Not paid yet and no longer cancelable: it ends in a webhook. Never
+		// credit it now, and never charge beside it.
+		return false, fmt.Errorf("%w: %s", ErrPaymentProcessing, pi.ID)
 	case stripe.PaymentIntentStatusCanceled:
 		return false, nil
 	}

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -69,7 +70,7 @@ func TestStripePayments_ConfirmOnSessionConfirmsTheOriginalPaymentIntentAgainstS
 }
 
 func TestSandboxConfirmOnSession_SendsThePayerToTheSandboxAuthenticationPage(t *testing.T) {
-	p := sandboxPayments{deliver: NewSandboxWebhooks("http://localhost:8080/", "", "", nil)}
+	p := sandboxPayments{deliver: NewSandboxWebhooks("http://localhost:8080/", "", "whsec_page", nil)}
 	res, err := p.ConfirmOnSession(context.Background(), ConfirmParams{PaymentIntentID: "pi_sandbox_auto-top-up-7-1",
 		ReturnURL: "http://localhost:8080/autotopup?done=approved", AttemptID: "auto-top-up-7-1", Round: 1})
 	if err != nil || res.Outcome != ChargeNeedsAuthentication {
@@ -79,6 +80,9 @@ func TestSandboxConfirmOnSession_SendsThePayerToTheSandboxAuthenticationPage(t *
 	if err != nil || !strings.HasPrefix(res.RedirectURL, "http://localhost:8080/sandbox/authenticate/pi_sandbox_auto-top-up-7-1?") ||
 		u.Query().Get("return_url") != "http://localhost:8080/autotopup?done=approved" || u.Query().Get("round") != "1" {
 		t.Fatalf("redirect %q, want the sandbox page for the PaymentIntent carrying the return URL and round", res.RedirectURL)
+	}
+	if tok := u.Query().Get("token"); !ValidSandboxAuthToken("whsec_page", "pi_sandbox_auto-top-up-7-1", 1, tok) {
+		t.Fatalf("redirect %q carries no valid token for its PaymentIntent and round", res.RedirectURL)
 	}
 	if _, err := p.ConfirmOnSession(context.Background(), ConfirmParams{PaymentIntentID: "pi_live_1"}); err == nil {
 		t.Fatal("the sandbox confirmed a PaymentIntent it never made")
@@ -98,9 +102,13 @@ func TestStripePayments_ConfirmOnSessionReadsStripesAnswers(t *testing.T) {
 		"pi_paid": {400, `{"error":{"type":"invalid_request_error","code":"payment_intent_unexpected_state","message":"already succeeded",
 			"payment_intent":{"id":"pi_paid","object":"payment_intent","status":"succeeded"}}}`},
 		"pi_declined": {402, `{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds."}}`},
+		"pi_auth_declined": {402, `{"error":{"type":"card_error","code":"authentication_required","decline_code":"authentication_required","message":"Your card was declined. This transaction requires authentication.",
+			"payment_intent":{"id":"pi_auth_declined","object":"payment_intent","status":"requires_payment_method"}}}`},
 		"pi_canceled": {200, `{"id":"pi_canceled","object":"payment_intent","status":"canceled"}`},
 		"pi_paid_before_cancel": {400, `{"error":{"type":"invalid_request_error","code":"payment_intent_unexpected_state","message":"succeeded",
 			"payment_intent":{"id":"pi_paid_before_cancel","object":"payment_intent","status":"succeeded"}}}`},
+		"pi_processing": {400, `{"error":{"type":"invalid_request_error","code":"payment_intent_unexpected_state","message":"processing",
+			"payment_intent":{"id":"pi_processing","object":"payment_intent","status":"processing"}}}`},
 		"pi_gone": {404, `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such payment_intent"}}`},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -128,6 +136,12 @@ func TestStripePayments_ConfirmOnSessionReadsStripesAnswers(t *testing.T) {
 	if r, err := confirm("pi_declined"); err != nil || r.Outcome != ChargeSoftDecline || r.DeclineCode != "insufficient_funds" {
 		t.Errorf("declined: %+v, %v; want a soft decline as a result", r, err)
 	}
+	// On-session, authentication_required as a card error is a decline:
+	// there is no bank page to send the payer to.
+	if r, err := confirm("pi_auth_declined"); err != nil || r.Outcome != ChargeSoftDecline || r.RedirectURL != "" ||
+		r.DeclineCode != "authentication_required" || r.Message != "Your card was declined. This transaction requires authentication." {
+		t.Errorf("authentication_required card error: %+v, %v; want a decline with the bank's message", r, err)
+	}
 	if r, err := confirm("pi_gone"); err == nil {
 		t.Errorf("unknown PaymentIntent: %+v, want an error", r)
 	}
@@ -137,7 +151,31 @@ func TestStripePayments_ConfirmOnSessionReadsStripesAnswers(t *testing.T) {
 	if paid, err := p.CancelPayment(context.Background(), "pi_paid_before_cancel", "a1"); err != nil || !paid {
 		t.Errorf("cancel of a paid PaymentIntent: %v, %v; want paid (credit it, charge nothing new)", paid, err)
 	}
+	if paid, err := p.CancelPayment(context.Background(), "pi_processing", "a1"); paid || !errors.Is(err, ErrPaymentProcessing) {
+		t.Errorf("cancel of a processing PaymentIntent: %v, %v; want not paid and ErrPaymentProcessing (wait for its webhook)", paid, err)
+	}
 	if _, err := p.CancelPayment(context.Background(), "pi_gone", "a1"); err == nil {
 		t.Error("cancel of an unknown PaymentIntent: want an error")
+	}
+}
+
+// The sandbox page's token binds the PaymentIntent and the round to the
+// webhook secret; anything else, or no secret at all, is refused.
+func TestSandboxAuthToken_BindsPaymentIntentRoundAndSecret(t *testing.T) {
+	tok := SandboxAuthToken("whsec_a", "pi_sandbox_auto-top-up-7-1", 2)
+	if len(tok) != 64 || !ValidSandboxAuthToken("whsec_a", "pi_sandbox_auto-top-up-7-1", 2, tok) {
+		t.Fatalf("token %q does not verify", tok)
+	}
+	for name, ok := range map[string]bool{
+		"another PaymentIntent": ValidSandboxAuthToken("whsec_a", "pi_sandbox_auto-top-up-8-1", 2, tok),
+		"another round":         ValidSandboxAuthToken("whsec_a", "pi_sandbox_auto-top-up-7-1", 3, tok),
+		"another secret":        ValidSandboxAuthToken("whsec_b", "pi_sandbox_auto-top-up-7-1", 2, tok),
+		"no token":              ValidSandboxAuthToken("whsec_a", "pi_sandbox_auto-top-up-7-1", 2, ""),
+		"a truncated token":     ValidSandboxAuthToken("whsec_a", "pi_sandbox_auto-top-up-7-1", 2, tok[:63]),
+		"no secret":             ValidSandboxAuthToken("", "pi_sandbox_auto-top-up-7-1", 2, SandboxAuthToken("", "pi_sandbox_auto-top-up-7-1", 2)),
+	} {
+		if ok {
+			t.Errorf("%s verified", name)
+		}
 	}
 }
