@@ -2,29 +2,18 @@ package api_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/mobayilo/mobayilo/activities"
-	"github.com/mobayilo/mobayilo/api"
-	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/config"
-	"github.com/mobayilo/mobayilo/internal/credits"
-	"github.com/mobayilo/mobayilo/internal/identity"
-	"github.com/mobayilo/mobayilo/internal/ledger"
-	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
-	"github.com/mobayilo/mobayilo/web"
-	mworker "github.com/mobayilo/mobayilo/worker"
 	"github.com/mobayilo/mobayilo/workflows"
 )
 
@@ -47,42 +36,11 @@ func newLiveConfirmApproveServer(t *testing.T, stripeURL string) *approveServer 
 	if _, err := rates.SeedIfEmpty(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	tc := testenv.Temporal(t).Client(t)
-	if err := mworker.EnsureSearchAttributes(context.Background(), tc, testenv.Temporal(t).Namespace); err != nil {
-		t.Fatal(err)
-	}
-	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
-	queue := "approve-decline-test-" + hex.EncodeToString(suffix)
-	led := ledger.New(db)
-	s := &creditsServer{t: t, db: db, auth: auth.New(db), identity: identity.New(db, led), ledger: led, temporal: tc,
-		mailbox:    mail.NewMailbox(nil),
-		noRedirect: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	s.Server = httptest.NewUnstartedServer(nil)
-	s.Start()
-	t.Cleanup(s.Close)
-	cfg, err := config.Load(map[string]string{"PUBLIC_BASE_URL": s.URL, "TEMPORAL_TASK_QUEUE": queue})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cfg = cfg
-	sandbox := providers.NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)
-	pay, autoTopUps := providers.New(cfg, sandbox).Payments, autotopup.New(db, led)
 	live := providers.New(config.Config{StripeSecretKey: "sk_test_fake", StripeAPIBaseURL: stripeURL}, nil).Payments
-	w := mworker.New(tc, queue, &activities.Activities{Ledger: led, Mailer: s.mailbox,
-		Payments: pay, TopUps: credits.New(db), Postings: led, SavedCards: autoTopUps, CardSetups: autoTopUps, SetupPayments: pay,
-		AutoTopUps: autoTopUps, Charges: liveConfirm{Charges: pay, live: live}})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	pages, err := web.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Config.Handler = api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Temporal: tc,
-		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led})
-	return &approveServer{creditsServer: s, autoTopUps: autoTopUps, queue: queue}
+	cs := newCreditsServer(t, db, func(_ config.Config, a *activities.Activities) {
+		a.Charges = liveConfirm{Charges: a.Charges, live: live}
+	})
+	return &approveServer{creditsServer: cs, autoTopUps: autotopup.New(db, cs.ledger), queue: cs.cfg.TemporalTaskQueue}
 }
 
 // Stripe answering the on-session confirmation with a card error, even

@@ -58,7 +58,9 @@ type creditsServer struct {
 	noRedirect *http.Client
 }
 
-func newCreditsServer(t *testing.T, db *gorm.DB) *creditsServer {
+// newCreditsServer builds the server; adjust, when given, may swap the
+// worker's dependencies (e.g. a different payment provider) before it starts.
+func newCreditsServer(t *testing.T, db *gorm.DB, adjust ...func(config.Config, *activities.Activities)) *creditsServer {
 	t.Helper()
 	tc := testenv.Temporal(t).Client(t)
 	if err := mworker.EnsureSearchAttributes(context.Background(), tc, testenv.Temporal(t).Namespace); err != nil {
@@ -81,9 +83,13 @@ func newCreditsServer(t *testing.T, db *gorm.DB) *creditsServer {
 	s.cfg = cfg
 	sandbox := providers.NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)
 	pay, autoTopUps := providers.New(cfg, sandbox).Payments, autotopup.New(db, led)
-	w := mworker.New(tc, queue, &activities.Activities{Ledger: led, Mailer: s.mailbox,
+	acts := &activities.Activities{Ledger: led, Mailer: s.mailbox,
 		Payments: pay, TopUps: credits.New(db), Postings: led, SavedCards: autoTopUps, CardSetups: autoTopUps, SetupPayments: pay,
-		AutoTopUps: autoTopUps, Charges: pay})
+		AutoTopUps: autoTopUps, Charges: pay}
+	for _, f := range adjust {
+		f(cfg, acts)
+	}
+	w := mworker.New(tc, queue, acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
