@@ -56,16 +56,33 @@ func runDev(ctx context.Context, cfg config.Config) error {
 
 	// Temporal: our own dev server when TEMPORAL_ADDRESS is on this machine
 	// (the default); a remote address means "use that cluster".
-	var temporal *exec.Cmd
+	var temporal *devTemporal
+	dialCtx := ctx
 	if isLoopback(cfg.TemporalAddress) {
 		var err error
 		if temporal, err = startTemporalDevServer(cfg); err != nil {
 			return err
 		}
-		defer stopProcessGroup(temporal, log)
+		defer temporal.stop(log)
+		// Stop waiting for the server the moment it dies.
+		var cancelDial context.CancelFunc
+		dialCtx, cancelDial = context.WithCancel(ctx)
+		defer cancelDial()
+		go func() {
+			select {
+			case <-temporal.exited:
+				cancelDial()
+			case <-dialCtx.Done():
+			}
+		}()
 	}
-	tc, err := app.DialTemporal(ctx, cfg, log, 90*time.Second)
+	tc, err := app.DialTemporal(dialCtx, cfg, log, 90*time.Second)
 	if err != nil {
+		if temporal != nil {
+			if why := temporal.exitReport(); why != "" {
+				return errors.New(why)
+			}
+		}
 		return err
 	}
 	defer tc.Close()
@@ -114,7 +131,7 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	return nil
 }
 
-func startTemporalDevServer(cfg config.Config) (*exec.Cmd, error) {
+func startTemporalDevServer(cfg config.Config) (*devTemporal, error) {
 	if _, err := os.Stat(cfg.TemporalCLI); err != nil {
 		return nil, fmt.Errorf("temporal CLI not found at %s (MOBAYILO_TEMPORAL_CLI): run `make run`, which builds it, or `make tools`", cfg.TemporalCLI)
 	}
@@ -149,7 +166,35 @@ func startTemporalDevServer(cfg config.Config) (*exec.Cmd, error) {
 		return nil, fmt.Errorf("start temporal dev server: %w", err)
 	}
 	slog.Info("temporal dev server starting", "address", cfg.TemporalAddress, "ui", fmt.Sprintf("http://localhost:%d", cfg.TemporalUIPort), "log", logPath)
-	return cmd, nil
+	t := &devTemporal{cmd: cmd, logPath: logPath, exited: make(chan struct{})}
+	go func() { t.err = cmd.Wait(); close(t.exited) }()
+	return t, nil
+}
+
+// devTemporal is the Temporal dev server child process. exited closes
+// when it ends (err says how), so a server that dies at start is reported
+// at once, with its log, instead of after the dial timeout.
+type devTemporal struct {
+	cmd     *exec.Cmd
+	logPath string
+	exited  chan struct{}
+	err     error
+}
+
+// exitReport is "" while the server runs, else why it ended and the end of
+// its log.
+func (t *devTemporal) exitReport() string {
+	select {
+	case <-t.exited:
+	default:
+		return ""
+	}
+	b, _ := os.ReadFile(t.logPath)
+	tail := strings.TrimSpace(string(b))
+	if len(tail) > 2000 {
+		tail = "…" + tail[len(tail)-2000:]
+	}
+	return fmt.Sprintf("the temporal dev server exited at start (%v); the end of %s:\n%s", t.err, t.logPath, tail)
 }
 
 func isLoopback(hostPort string) bool {
@@ -164,15 +209,15 @@ func isLoopback(hostPort string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func stopProcessGroup(cmd *exec.Cmd, log *slog.Logger) {
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+// stop ends the server's process group: SIGTERM, then SIGKILL after 15 s.
+func (t *devTemporal) stop(log *slog.Logger) {
+	_ = syscall.Kill(-t.cmd.Process.Pid, syscall.SIGTERM)
 	select {
-	case <-done:
+	case <-t.exited:
 		log.Info("temporal dev server stopped")
 	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)
+		<-t.exited
 		log.Warn("temporal dev server killed after 15 s")
 	}
 }

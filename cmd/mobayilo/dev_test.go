@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,7 +32,7 @@ type system struct {
 	// temporal is the dev server's frontend address, for the temporal CLI.
 	temporal string
 	cmd      *exec.Cmd
-	out      *bytes.Buffer
+	out      *syncBuffer
 }
 
 func buildBinary(t *testing.T) string {
@@ -65,7 +64,7 @@ func newSystem(t *testing.T, bin string, dataDir string) *system {
 
 func (s *system) start() {
 	s.t.Helper()
-	s.out = &bytes.Buffer{}
+	s.out = &syncBuffer{}
 	s.cmd = exec.Command(s.bin, "dev")
 	s.cmd.Env = s.env
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -87,7 +86,7 @@ func (s *system) start() {
 				return
 			}
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || strings.Contains(s.out.String(), "exited at start") {
 			s.t.Fatalf("/readyz never answered 200; output:\n%s", s.out)
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -222,5 +221,21 @@ func TestMobayilo_BadConfigurationNamesTheVariable(t *testing.T) {
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "PORT") {
 		t.Fatalf("exit %v, output %q; want exit 2 naming PORT", err, out)
+	}
+}
+
+// A Temporal dev server that dies at start (a taken port, a broken binary)
+// is reported with the end of its log, not as a silent dial timeout.
+func TestDev_ATemporalServerThatDiesAtStartIsReportedWithItsLog(t *testing.T) {
+	bin := buildBinary(t)
+	s := newSystem(t, bin, t.TempDir())
+	fake := filepath.Join(t.TempDir(), "temporal")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho 'listen tcp: bind: address already in use' >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.env = append(s.env, "MOBAYILO_TEMPORAL_CLI="+fake)
+	out, code := s.admin("dev")
+	if code == 0 || !strings.Contains(out, "the temporal dev server exited at start (exit status 3)") || !strings.Contains(out, "address already in use") {
+		t.Fatalf("mobayilo dev exited %d with:\n%s\nwant the server's exit and its log", code, out)
 	}
 }
