@@ -80,7 +80,7 @@ func (s *approveServer) debitBelowThreshold(acct int64) {
 func (s *approveServer) state(acct int64, what string, ok func(workflows.AutoTopUpState) bool) workflows.AutoTopUpState {
 	s.t.Helper()
 	var st workflows.AutoTopUpState
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		v, err := s.temporal.QueryWorkflow(context.Background(), workflows.AutoTopUpWorkflowID(acct), "", workflows.QueryState)
 		if err == nil && v.Get(&st) == nil && ok(st) {
 			return st

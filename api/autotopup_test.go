@@ -235,7 +235,7 @@ func TestAdminAutoTopUps_ListsAFailedAutoTopUpAndRetryIsAudited(t *testing.T) {
 	b := s.browser(t, op)
 	marker := fmt.Sprintf(`data-account-id="%d"`, ana.AccountID)
 	var page cliReply
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
 		if page = cliDo(t, b, http.MethodGet, s.URL+"/admin/autotopups", nil, nil); strings.Contains(page.body, marker) {
 			break
 		}

@@ -36,7 +36,7 @@ func TestBrowser_MagicLinkSignInThroughTheDevMailbox(t *testing.T) {
 	}
 
 	// Delivery is asynchronous: reload the mailbox until the link is there.
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".auth-devmail")), chromedp.WaitVisible(chromedp.CSS(".devmail"))); err != nil {
 			t.Fatal(err)
@@ -49,7 +49,7 @@ func TestBrowser_MagicLinkSignInThroughTheDevMailbox(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no link in the dev mailbox after 20 s; log:\n%s", s.log)
+			t.Fatalf("no link in the dev mailbox after 60 s; log:\n%s", s.log)
 		}
 		if err := chromedp.Do(ctx, chromedp.NavigateBack(), chromedp.WaitVisible(chromedp.CSS(".auth-devmail"))); err != nil {
 			t.Fatal(err)

@@ -207,7 +207,9 @@ func (v *visitor) signedInAs() string {
 // and returns it.
 func (s *signinServer) waitForMail(t *testing.T, to string, n int) mail.Captured {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: on a loaded two-core CI machine a workflow's activity can
+	// wait its turn; this waits for an event, it does not time anything.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var got []mail.Captured
 		for _, m := range s.mailbox.Messages() {
@@ -219,7 +221,7 @@ func (s *signinServer) waitForMail(t *testing.T, to string, n int) mail.Captured
 			return got[len(got)-n] // Messages is newest first
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no mail #%d to %s after 20 s; mailbox has %d messages; log:\n%s", n, to, len(s.mailbox.Messages()), s.log)
+			t.Fatalf("no mail #%d to %s after 60 s; mailbox has %d messages; log:\n%s", n, to, len(s.mailbox.Messages()), s.log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
