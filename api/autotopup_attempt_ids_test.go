@@ -43,6 +43,8 @@ func TestAutoTopUp_ANewExecutionNeverReusesAnEarlierAttemptID(t *testing.T) {
 			t.Fatalf("the debit did not trigger auto top-up: %v %v", ok, err)
 		}
 	}
+	// credited waits for n succeeded attempts AND their ledger credits (an
+	// attempt is marked succeeded just before its credit posts).
 	credited := func(n int) []models.AutoTopUpAttempt {
 		t.Helper()
 		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -56,7 +58,9 @@ func TestAutoTopUp_ANewExecutionNeverReusesAnEarlierAttemptID(t *testing.T) {
 					done++
 				}
 			}
-			if done == n {
+			var entries int64
+			s.db.Model(&models.LedgerEntry{}).Where("account_id = ? AND kind = ?", u.AccountID, models.EntryAutoTopUp).Count(&entries)
+			if done == n && entries == int64(n) {
 				return as
 			}
 			if time.Now().After(deadline) {
