@@ -184,7 +184,7 @@ func (h *handlers) adminAdjust(c *gin.Context) {
 	}
 	raw := strings.TrimSpace(c.PostForm("amount"))
 	negative := strings.HasPrefix(raw, "-")
-	cents, err := autoTopUpCents(strings.TrimPrefix(raw, "-"))
+	cents, err := parseDollars(strings.TrimPrefix(raw, "-"))
 	if err != nil || cents == 0 {
 		h.adminFailed(c, &requestError{status: http.StatusUnprocessableEntity, code: "invalid_amount",
 			message: "amount must be a non-zero dollar amount such as 5, 2.50 or -3"})

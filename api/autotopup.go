@@ -132,7 +132,7 @@ func autoTopUpForm(c *gin.Context) (autotopup.Update, error) {
 		name string
 		dst  *int64
 	}{{"threshold", &u.ThresholdCents}, {"amount", &u.AmountCents}, {"daily_max", &u.DailyMaxCents}} {
-		if *f.dst, err = autoTopUpCents(c.PostForm(f.name)); err != nil {
+		if *f.dst, err = parseDollars(c.PostForm(f.name)); err != nil {
 			return u, &autotopup.ValidationError{Field: f.name, Problem: "must be an amount in dollars, like 20 or 2.50"}
 		}
 	}
@@ -185,29 +185,6 @@ func (h *handlers) AutoTopUpBanner(ctx context.Context, accountID int64) (string
 			&web.Link{Href: "/autotopup", Text: "Update your card"}
 	}
 	return "", nil
-}
-
-// autoTopUpCents parses dollars ("20", "2.5", "2.50", "$20") into cents.
-func autoTopUpCents(s string) (int64, error) {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "$")
-	whole, frac, hasFrac := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 7 || (hasFrac && (len(frac) == 0 || len(frac) > 2)) {
-		return 0, fmt.Errorf("bad amount %q", s)
-	}
-	d, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("bad amount %q", s)
-	}
-	var cents int64
-	if hasFrac {
-		if len(frac) == 1 {
-			frac += "0"
-		}
-		if cents, err = strconv.ParseInt(frac, 10, 64); err != nil || cents < 0 {
-			return 0, fmt.Errorf("bad amount %q", s)
-		}
-	}
-	return d*100 + cents, nil
 }
 
 // autoTopUpDollars formats cents for an input's value: "20" or "2.50".

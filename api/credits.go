@@ -189,26 +189,31 @@ func (h *handlers) webCreateTopUp(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, url)
 }
 
-// parseDollars reads "5", "5.5" or "12.34" (dollars) into cents.
+// parseDollars reads dollars ("5", "5.5", "12.34", "$20") into cents: the
+// one parser of every form amount (top-up, auto top-up settings, admin
+// adjustments; signs are the caller's business).
 func parseDollars(s string) (int64, error) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "$")
 	bad := fmt.Errorf("enter an amount in dollars, such as 20 or 12.50")
-	if s == "" || len(s) > 12 {
-		return 0, bad
-	}
 	whole, frac, _ := strings.Cut(s, ".")
-	if len(frac) > 2 {
+	if whole == "" || len(whole) > 9 || len(frac) > 2 || !allDigits(whole) || !allDigits(frac) {
 		return 0, bad
 	}
 	for len(frac) < 2 {
 		frac += "0"
 	}
-	d, err1 := strconv.ParseInt(whole, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || d < 0 || f < 0 {
-		return 0, bad
-	}
+	d, _ := strconv.ParseInt(whole, 10, 64)
+	f, _ := strconv.ParseInt(frac, 10, 64)
 	return d*100 + f, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *handlers) cliCreateTopUp(c *gin.Context) {

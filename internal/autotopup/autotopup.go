@@ -132,12 +132,11 @@ type Card struct {
 // SandboxCard describes one of Stripe's test payment methods, which the
 // sandbox lets an owner save instead of going through Checkout.
 func SandboxCard(pm string) (Card, error) {
-	last4 := map[string]string{providers.SandboxCardVisa: "4242", providers.SandboxCardDeclined: "0002",
-		providers.SandboxCardInsufficientFunds: "9995", providers.SandboxCardAuthenticationRequire: "3184"}[pm]
-	if last4 == "" {
+	c, ok := providers.SandboxTestCard(pm)
+	if !ok {
 		return Card{}, fmt.Errorf("%w: %q", ErrUnknownTestCard, pm)
 	}
-	return Card{PaymentMethodID: pm, Brand: "visa", Last4: last4}, nil
+	return Card{PaymentMethodID: c.PaymentMethodID, Brand: c.Brand, Last4: c.Last4}, nil
 }
 
 // SaveCard stores the account's card for off-session charges.

@@ -57,10 +57,12 @@ func (sandboxPayments) PaymentCard(_ context.Context, paymentIntentID string) (C
 	if !strings.HasPrefix(paymentIntentID, "pi_sandbox_") {
 		return Card{}, fmt.Errorf("sandbox: unknown payment intent %q", paymentIntentID)
 	}
+	pm := SandboxCardVisa
 	if strings.HasSuffix(paymentIntentID, "_"+strings.TrimPrefix(SandboxCardAuthenticationRequire, "pm_card_")) {
-		return Card{Brand: "visa", Last4: "3184", PaymentMethodID: SandboxCardAuthenticationRequire}, nil
+		pm = SandboxCardAuthenticationRequire
 	}
-	return Card{Brand: "visa", Last4: "4242", PaymentMethodID: SandboxCardVisa}, nil
+	card, _ := SandboxTestCard(pm)
+	return card, nil
 }
 
 // PaymentCard reads the card from the PaymentIntent's latest charge.

@@ -103,6 +103,16 @@ var sandboxLast4 = map[string]string{
 	SandboxCardInsufficientFunds: "9995", SandboxCardAuthenticationRequire: "3184",
 }
 
+// SandboxTestCard is the card behind one of the sandbox's test payment
+// methods; false for anything else.
+func SandboxTestCard(paymentMethodID string) (Card, bool) {
+	last4, ok := sandboxLast4[paymentMethodID]
+	if !ok {
+		return Card{}, false
+	}
+	return Card{Brand: "visa", Last4: last4, PaymentMethodID: paymentMethodID}, true
+}
+
 // CreateSetupCheckout in the sandbox points at our own checkout page in
 // "save a card" mode.
 func (s sandboxPayments) CreateSetupCheckout(_ context.Context, in SetupCheckoutParams) (CheckoutSession, error) {
@@ -131,9 +141,9 @@ func (sandboxPayments) SetupCard(_ context.Context, setupIntentID string) (Card,
 		return Card{}, fmt.Errorf("sandbox: unknown setup intent %q", setupIntentID)
 	}
 	pm := "pm_card_" + rest[i+1:]
-	last4 := sandboxLast4[pm]
-	if last4 == "" {
+	card, ok := SandboxTestCard(pm)
+	if !ok {
 		return Card{}, fmt.Errorf("sandbox: setup intent %q names no test card", setupIntentID)
 	}
-	return Card{Brand: "visa", Last4: last4, PaymentMethodID: pm}, nil
+	return card, nil
 }
