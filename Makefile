@@ -6,6 +6,10 @@ GO ?= go
 MODULE := github.com/mobayilo/mobayilo
 # The money and workflow packages also run under the race detector.
 RACE_PKGS := ./internal/ledger ./workflows ./worker
+# Per test binary: the slowest package (api, with the browser tests) takes
+# about 2 minutes on a loaded two-core machine, so 8 minutes means stuck,
+# and go test then fails it with every goroutine's stack.
+TEST_TIMEOUT ?= 8m
 export GOTOOLCHAIN := local
 
 .PHONY: run test tools tools-npm vet fmt-check bench-ledger build clean-data
@@ -51,8 +55,8 @@ fmt-check:
 
 ## test: every test, against real Postgres, a real Temporal server, stripe-mock, Prism and headless Chromium
 test: tools fmt-check vet
-	$(GO) test -count=1 -race $(RACE_PKGS)
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e $(MODULE)/$(patsubst ./%,%,$(p))))
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e $(MODULE)/$(patsubst ./%,%,$(p))))
 
 ## bench-ledger: ledger postings/s next to pgbench (see docs/BENCHMARKS.md)
 bench-ledger:

@@ -62,8 +62,7 @@ func newWallet() *wallet {
 // run executes AutoTopUp with the fake wallet; setup schedules signals.
 func (w *wallet) run(t *testing.T, in workflows.AutoTopUpInput, setup func(env *testsuite.TestWorkflowEnvironment)) (workflows.AutoTopUpResult, error) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv(t)
 	w.env = env
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.AutoTopUpWorkflowID(testAccount)})
 	env.RegisterActivity(&activities.Activities{})

@@ -5,15 +5,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/workflows"
 )
 
 func TestCreditLateTopUp_CreditsThePaymentAndMailsTheReceipt(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv(t)
 	var a *activities.Activities
 	env.RegisterActivity(&activities.Activities{})
 	// A database hiccup first: the credit is retried until it lands.

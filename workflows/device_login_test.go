@@ -9,8 +9,6 @@ import (
 	"github.com/mobayilo/mobayilo/workflows"
 )
 
-var deviceStart = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-
 // deviceRun drives one DeviceLogin in the SDK's test environment, on its
 // skipping clock: polls and decisions are scheduled at offsets from the
 // moment the code was issued.
@@ -29,15 +27,13 @@ type pollOutcome struct {
 }
 
 func newDeviceRun(t *testing.T) *deviceRun {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.SetStartTime(deviceStart)
+	env := newTestEnv(t)
 	return &deviceRun{t: t, env: env}
 }
 
 func deviceInput() workflows.DeviceLoginInput {
 	return workflows.DeviceLoginInput{ClientID: "moby", DeviceName: "ada-laptop", IP: "203.0.113.7",
-		RequestedAt: deviceStart, ExpiresIn: 600 * time.Second, Interval: 5 * time.Second}
+		RequestedAt: testStart, ExpiresIn: 600 * time.Second, Interval: 5 * time.Second}
 }
 
 // pollNow sends one poll from inside a callback.
@@ -123,13 +119,13 @@ func TestDeviceLogin_ApprovalIsHandedToExactlyOnePoll(t *testing.T) {
 	if approved != 1 {
 		t.Fatalf("%d polls were approved, want exactly 1: %+v", approved, d.answers)
 	}
-	if res.Status != workflows.DeviceLoginApproved || !res.TokenIssued || res.DecidedBy != 42 || !res.DecidedAt.Equal(deviceStart.Add(30*time.Second)) {
+	if res.Status != workflows.DeviceLoginApproved || !res.TokenIssued || res.DecidedBy != 42 || !res.DecidedAt.Equal(testStart.Add(30*time.Second)) {
 		t.Fatalf("result %+v", res)
 	}
 	if res.LateAnswer() != workflows.PollExpired {
 		t.Fatalf("a poll after the token was issued must answer expired_token, got %s", res.LateAnswer())
 	}
-	if ended := d.env.Now().Sub(deviceStart); ended != 35*time.Second {
+	if ended := d.env.Now().Sub(testStart); ended != 35*time.Second {
 		t.Fatalf("workflow ended %s after the request; it should end once the token is collected (35s)", ended)
 	}
 }
@@ -146,7 +142,7 @@ func TestDeviceLogin_DenialEndsTheLoginAsDenied(t *testing.T) {
 	if res.LateAnswer() != workflows.PollDenied {
 		t.Fatalf("late poll after a denial answers %s, want access_denied", res.LateAnswer())
 	}
-	if ended := d.env.Now().Sub(deviceStart); ended != 20*time.Second {
+	if ended := d.env.Now().Sub(testStart); ended != 20*time.Second {
 		t.Fatalf("workflow ended at %s, want at the denial (20s)", ended)
 	}
 }
@@ -160,7 +156,7 @@ func TestDeviceLogin_ItsOwnTimerExpiresTheCode(t *testing.T) {
 	if res.Status != workflows.DeviceLoginExpired || res.TokenIssued || res.DecidedBy != 0 || res.Polls != 2 {
 		t.Fatalf("result %+v, want expired after 2 polls", res)
 	}
-	if ended := d.env.Now().Sub(deviceStart); ended != 600*time.Second {
+	if ended := d.env.Now().Sub(testStart); ended != 600*time.Second {
 		t.Fatalf("workflow ended %s after the request, want exactly the 600s lifetime", ended)
 	}
 	if res.LateAnswer() != workflows.PollExpired {
@@ -175,7 +171,7 @@ func TestDeviceLogin_AnApprovalNobodyCollectsExpiresWithTheCode(t *testing.T) {
 	if res.Status != workflows.DeviceLoginExpired || res.TokenIssued || res.DecidedBy != 42 {
 		t.Fatalf("result %+v, want expired, approved by 42, no token", res)
 	}
-	if ended := d.env.Now().Sub(deviceStart); ended != 600*time.Second {
+	if ended := d.env.Now().Sub(testStart); ended != 600*time.Second {
 		t.Fatalf("workflow ended at %s, want when the code expires (600s)", ended)
 	}
 }
@@ -206,7 +202,7 @@ func TestDeviceLogin_OnlyTheFirstDecisionCounts(t *testing.T) {
 	d.decideAt(20*time.Second, false, 7)
 	d.decideAt(20*time.Second, true, 8) // too late
 	res := d.run()
-	if res.Status != workflows.DeviceLoginDenied || res.DecidedBy != 7 || !res.DecidedAt.Equal(deviceStart.Add(20*time.Second)) {
+	if res.Status != workflows.DeviceLoginDenied || res.DecidedBy != 7 || !res.DecidedAt.Equal(testStart.Add(20*time.Second)) {
 		t.Fatalf("result %+v, want denied by user 7 at 20s", res)
 	}
 }
@@ -229,8 +225,8 @@ func TestDeviceLogin_StateQueryShowsTheDeviceAndThePace(t *testing.T) {
 	d.decideAt(8*time.Second, false, 1)
 	d.run()
 	want := workflows.DeviceLoginState{Status: workflows.DeviceLoginPending, ClientID: "moby", DeviceName: "ada-laptop",
-		IP: "203.0.113.7", RequestedAt: deviceStart, ExpiresAt: deviceStart.Add(10 * time.Minute),
-		Interval: 10 * time.Second, Polls: 2, LastPollAt: deviceStart.Add(6 * time.Second)}
+		IP: "203.0.113.7", RequestedAt: testStart, ExpiresAt: testStart.Add(10 * time.Minute),
+		Interval: 10 * time.Second, Polls: 2, LastPollAt: testStart.Add(6 * time.Second)}
 	if st != want {
 		t.Fatalf("state\n got %+v\nwant %+v", st, want)
 	}

@@ -13,8 +13,7 @@ import (
 
 func runReconcile(t *testing.T, setup func(env *testsuite.TestWorkflowEnvironment)) (*testsuite.TestWorkflowEnvironment, workflows.ReconcileLedgerResult) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv(t)
 	env.RegisterActivity(&activities.Activities{})
 	setup(env)
 	env.ExecuteWorkflow(workflows.ReconcileLedger, workflows.ReconcileLedgerInput{})

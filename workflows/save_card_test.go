@@ -27,9 +27,7 @@ type saveCardRun struct {
 }
 
 func newSaveCardRun(t *testing.T, checkoutErr error) *saveCardRun {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.SetStartTime(topUpStart)
+	env := newTestEnv(t)
 	r := &saveCardRun{t: t, env: env}
 	var a *activities.Activities
 	env.RegisterActivity(a)
@@ -37,7 +35,7 @@ func newSaveCardRun(t *testing.T, checkoutErr error) *saveCardRun {
 		env.OnActivity(a.CreateCardSetupCheckout, mock.Anything, mock.Anything).Return(activities.CreateCardSetupCheckoutResult{}, checkoutErr)
 	} else {
 		env.OnActivity(a.CreateCardSetupCheckout, mock.Anything, activities.CreateCardSetupCheckoutInput{SetupID: "cset_1", BaseURL: "http://m.test"}).
-			Return(activities.CreateCardSetupCheckoutResult{SessionID: "cs_1", URL: "https://checkout.test/cs_1", ExpiresAt: topUpStart.Add(time.Hour)}, nil)
+			Return(activities.CreateCardSetupCheckoutResult{SessionID: "cs_1", URL: "https://checkout.test/cs_1", ExpiresAt: testStart.Add(time.Hour)}, nil)
 	}
 	env.OnActivity(a.SaveSetupCard, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SaveSetupCardInput) (activities.SaveSetupCardResult, error) {
@@ -174,12 +172,11 @@ func TestSaveCard_CheckoutThatCannotOpenFailsTheUpdateAndTheSetup(t *testing.T) 
 }
 
 func TestSaveCard_NoAutoTopUpRunningStillSaves(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv(t)
 	var a *activities.Activities
 	env.RegisterActivity(a)
 	env.OnActivity(a.CreateCardSetupCheckout, mock.Anything, mock.Anything).
-		Return(activities.CreateCardSetupCheckoutResult{SessionID: "cs_1", URL: "https://checkout.test/cs_1", ExpiresAt: topUpStart.Add(time.Hour)}, nil)
+		Return(activities.CreateCardSetupCheckoutResult{SessionID: "cs_1", URL: "https://checkout.test/cs_1", ExpiresAt: testStart.Add(time.Hour)}, nil)
 	env.OnActivity(a.SaveSetupCard, mock.Anything, mock.Anything).Return(activities.SaveSetupCardResult{Brand: "visa", Last4: "4242"}, nil)
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", workflows.SignalAutoTopUpCardUpdated, nil).
 		Return(errors.New("unknown external workflow execution"))

@@ -23,8 +23,7 @@ type sendFunc = func(ctx context.Context, in activities.SendLoginLinkInput) (act
 // send returns; send gets the test environment to read its clock.
 func runSendLoginLink(t *testing.T, send func(env *testsuite.TestWorkflowEnvironment) sendFunc) (*testsuite.TestWorkflowEnvironment, workflows.SendLoginLinkResult) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv(t)
 	env.RegisterActivity(&activities.Activities{})
 	var a *activities.Activities
 	env.OnActivity(a.SendLoginLink, mock.Anything, mock.Anything).Return(send(env))
@@ -90,8 +89,7 @@ func TestSendLoginLink_GivesUpAfterTheDeliveryWindow(t *testing.T) {
 }
 
 func TestSendLoginLink_AnIncompleteRequestIsNotRetried(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
+	env := newTestEnv(t)
 	env.RegisterActivity(&activities.Activities{})
 	// The real activity refuses a request without a user before touching
 	// any of its dependencies.

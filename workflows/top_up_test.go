@@ -15,8 +15,6 @@ import (
 	"github.com/mobayilo/mobayilo/workflows"
 )
 
-var topUpStart = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
-
 // topUpRun drives one TopUp with mocked activities on the skipping clock.
 type topUpRun struct {
 	t       *testing.T
@@ -29,9 +27,7 @@ type topUpRun struct {
 }
 
 func newTopUpRun(t *testing.T, checkoutErr error) *topUpRun {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.SetStartTime(topUpStart)
+	env := newTestEnv(t)
 	r := &topUpRun{t: t, env: env}
 	var a *activities.Activities
 	env.RegisterActivity(a)
@@ -39,7 +35,7 @@ func newTopUpRun(t *testing.T, checkoutErr error) *topUpRun {
 		env.OnActivity(a.CreateTopUpCheckout, mock.Anything, mock.Anything).Return(activities.CreateTopUpCheckoutResult{}, checkoutErr)
 	} else {
 		env.OnActivity(a.CreateTopUpCheckout, mock.Anything, activities.CreateTopUpCheckoutInput{TopUpID: "tu_1", BaseURL: "http://m.test"}).
-			Return(activities.CreateTopUpCheckoutResult{SessionID: "cs_1", URL: "https://checkout.test/cs_1", ExpiresAt: topUpStart.Add(time.Hour)}, nil)
+			Return(activities.CreateTopUpCheckoutResult{SessionID: "cs_1", URL: "https://checkout.test/cs_1", ExpiresAt: testStart.Add(time.Hour)}, nil)
 	}
 	env.OnActivity(a.CreditTopUp, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CreditTopUpInput) (activities.CreditTopUpResult, error) {
