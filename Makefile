@@ -6,7 +6,7 @@ GO ?= go
 MODULE := github.com/mobayilo/mobayilo
 # The money and workflow packages also run under the race detector.
 RACE_PKGS := ./internal/ledger ./workflows ./worker
-# Per test binary: the slowest package (api, with the browser tests) takes
+# Per test binary: the slowest package (cmd/mobayilo, end to end) takes
 # about 2 minutes on a loaded two-core machine, so 8 minutes means stuck,
 # and go test then fails it with every goroutine's stack.
 TEST_TIMEOUT ?= 8m

@@ -78,6 +78,43 @@ type ChargeAutoTopUpInput struct {
 // bank: it can neither be canceled nor credited until its webhook arrives.
 const ErrTypePaymentProcessing = "AutoTopUpPaymentProcessing"
 
+// ChargeOutcome is how an off-session charge or an on-session
+// confirmation ended: what the AutoTopUp workflow branches on. The values
+// are the payment provider's own.
+type ChargeOutcome string
+
+// The outcomes of a charge.
+const (
+	ChargeSucceeded           = ChargeOutcome(providers.ChargeSucceeded)
+	ChargeNeedsAuthentication = ChargeOutcome(providers.ChargeNeedsAuthentication)
+	ChargeSoftDecline         = ChargeOutcome(providers.ChargeSoftDecline)
+	ChargeHardDecline         = ChargeOutcome(providers.ChargeHardDecline)
+)
+
+// ChargeResult is a charge's outcome with the PaymentIntent and the bank's
+// reason.
+type ChargeResult struct {
+	PaymentIntentID string
+	Outcome         ChargeOutcome
+	DeclineCode     string
+	Message         string
+}
+
+func chargeResultOf(r providers.ChargeResult) ChargeResult {
+	return ChargeResult{PaymentIntentID: r.PaymentIntentID, Outcome: ChargeOutcome(r.Outcome), DeclineCode: r.DeclineCode, Message: r.Message}
+}
+
+// ConfirmResult says what the owner has to do next after an approval.
+type ConfirmResult struct {
+	PaymentIntentID string
+	// RedirectURL is the bank's authentication page; empty when nothing is
+	// left for the owner to do.
+	RedirectURL string
+	Outcome     ChargeOutcome
+	DeclineCode string
+	Message     string
+}
+
 // ErrTypeNoCard marks a charge attempted with no saved card: not retryable.
 const ErrTypeNoCard = "AutoTopUpNoCard"
 
@@ -85,27 +122,27 @@ const ErrTypeNoCard = "AutoTopUpNoCard"
 // with an Idempotency-Key from the attempt id, and records the outcome. A
 // decline is a result; errors are worth retrying (the same key makes the
 // retry harmless at Stripe).
-func (a *Activities) ChargeAutoTopUp(ctx context.Context, in ChargeAutoTopUpInput) (providers.ChargeResult, error) {
+func (a *Activities) ChargeAutoTopUp(ctx context.Context, in ChargeAutoTopUpInput) (ChargeResult, error) {
 	s, err := a.AutoTopUps.Settings(ctx, in.AccountID)
 	if err != nil {
-		return providers.ChargeResult{}, err
+		return ChargeResult{}, err
 	}
 	if !s.HasCard() {
-		return providers.ChargeResult{}, temporal.NewNonRetryableApplicationError("no saved card to charge", ErrTypeNoCard, nil)
+		return ChargeResult{}, temporal.NewNonRetryableApplicationError("no saved card to charge", ErrTypeNoCard, nil)
 	}
 	if err := a.AutoTopUps.StartAttempt(ctx, models.AutoTopUpAttempt{AttemptID: in.AttemptID, AccountID: in.AccountID,
 		AmountCents: in.AmountCents, Status: models.AttemptCharging}); err != nil {
-		return providers.ChargeResult{}, err
+		return ChargeResult{}, err
 	}
 	res, err := a.Charges.ChargeSaved(ctx, providers.ChargeParams{AttemptID: in.AttemptID, AccountID: in.AccountID,
 		CustomerID: s.CustomerID, PaymentMethodID: s.PaymentMethodID, AmountCents: in.AmountCents})
 	if err != nil {
-		return providers.ChargeResult{}, err
+		return ChargeResult{}, err
 	}
 	if err := a.AutoTopUps.FinishAttempt(ctx, in.AttemptID, attemptStatus(res.Outcome), res.DeclineCode, res.Message, res.PaymentIntentID); err != nil {
-		return providers.ChargeResult{}, err
+		return ChargeResult{}, err
 	}
-	return res, nil
+	return chargeResultOf(res), nil
 }
 
 func attemptStatus(o providers.ChargeOutcome) models.AutoTopUpAttemptStatus {
@@ -254,24 +291,29 @@ type ApproveAutoTopUpInput struct {
 // ApproveAutoTopUp confirms the attempt's own PaymentIntent with the owner
 // present and returns where to authenticate. An attempt already paid
 // answers succeeded without calling Stripe.
-func (a *Activities) ApproveAutoTopUp(ctx context.Context, in ApproveAutoTopUpInput) (providers.ConfirmResult, error) {
+func (a *Activities) ApproveAutoTopUp(ctx context.Context, in ApproveAutoTopUpInput) (ConfirmResult, error) {
 	at, err := a.attemptFor(ctx, in.AccountID, in.AttemptID, in.PaymentIntentID)
 	if err != nil {
-		return providers.ConfirmResult{}, err
+		return ConfirmResult{}, err
 	}
 	switch at.Status {
 	case models.AttemptSucceeded:
-		return providers.ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: providers.ChargeSucceeded}, nil
+		return ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: ChargeSucceeded}, nil
 	case models.AttemptNeedsAuthentication:
 	default:
-		return providers.ConfirmResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("attempt %s is %s, not waiting for approval", in.AttemptID, at.Status), ErrTypeAttemptNotWaiting, nil)
+		return ConfirmResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("attempt %s is %s, not waiting for approval", in.AttemptID, at.Status), ErrTypeAttemptNotWaiting, nil)
 	}
 	s, err := a.AutoTopUps.Settings(ctx, in.AccountID)
 	if err != nil {
-		return providers.ConfirmResult{}, err
+		return ConfirmResult{}, err
 	}
-	return a.Charges.ConfirmOnSession(ctx, providers.ConfirmParams{PaymentIntentID: in.PaymentIntentID, PaymentMethodID: s.PaymentMethodID,
+	r, err := a.Charges.ConfirmOnSession(ctx, providers.ConfirmParams{PaymentIntentID: in.PaymentIntentID, PaymentMethodID: s.PaymentMethodID,
 		ReturnURL: in.ReturnURL, AttemptID: in.AttemptID, Round: in.Round})
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	return ConfirmResult{PaymentIntentID: r.PaymentIntentID, RedirectURL: r.RedirectURL, Outcome: ChargeOutcome(r.Outcome),
+		DeclineCode: r.DeclineCode, Message: r.Message}, nil
 }
 
 // AutoTopUpNotice says which email to send the owner.

@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mobayilo/mobayilo/activities"
-	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/models"
@@ -67,17 +66,17 @@ func (f *flakyCharges) ChargeSaved(ctx context.Context, in providers.ChargeParam
 	if len(f.calls) == 1 {
 		return providers.ChargeResult{}, errors.New("stripe: connection reset")
 	}
-	return providers.New(config.Config{}, nil).Payments.ChargeSaved(ctx, in)
+	return providers.Sandbox(nil).Payments.ChargeSaved(ctx, in)
 }
 
 func (f *flakyCharges) CancelPayment(ctx context.Context, pi, attemptID string) (bool, error) {
 	f.cancels = append(f.cancels, pi)
-	return providers.New(config.Config{}, nil).Payments.CancelPayment(ctx, pi, attemptID)
+	return providers.Sandbox(nil).Payments.CancelPayment(ctx, pi, attemptID)
 }
 
 func (f *flakyCharges) ConfirmOnSession(ctx context.Context, in providers.ConfirmParams) (providers.ConfirmResult, error) {
 	f.confirms = append(f.confirms, in)
-	return providers.New(config.Config{}, nil).Payments.ConfirmOnSession(ctx, in)
+	return providers.Sandbox(nil).Payments.ConfirmOnSession(ctx, in)
 }
 
 func newAutoTopUpActs(pm string) (*activities.Activities, *fakeAutoTopUps, *flakyCharges, *mail.Mailbox) {
@@ -95,7 +94,7 @@ func TestChargeAutoTopUp_ARetryAfterAnErrorUsesTheSameAttemptAndRecordsTheOutcom
 		t.Fatal("a network error should fail the activity so Temporal retries it")
 	}
 	res, err := acts.ChargeAutoTopUp(context.Background(), in)
-	if err != nil || res.Outcome != providers.ChargeSoftDecline {
+	if err != nil || res.Outcome != activities.ChargeSoftDecline {
 		t.Fatalf("retry: %+v, %v; want a soft decline as a result", res, err)
 	}
 	if ch.calls[0] != ch.calls[1] || ch.calls[0].AttemptID != in.AttemptID || ch.calls[0].CustomerID != "cus_1" || ch.calls[0].PaymentMethodID != providers.SandboxCardInsufficientFunds {
@@ -165,7 +164,7 @@ func TestApproveAutoTopUp_ConfirmsTheAttemptsOwnPaymentIntentWithTheSavedCard(t 
 	at := needsAuth(store)
 	in := activities.ApproveAutoTopUpInput{AttemptID: at.AttemptID, AccountID: 7, PaymentIntentID: at.PaymentIntentID, Round: 1, ReturnURL: "https://app.example/autotopup?done=approved"}
 	res, err := acts.ApproveAutoTopUp(context.Background(), in)
-	if err != nil || res.Outcome != providers.ChargeNeedsAuthentication || !strings.Contains(res.RedirectURL, "/sandbox/authenticate/"+at.PaymentIntentID) {
+	if err != nil || res.Outcome != activities.ChargeNeedsAuthentication || !strings.Contains(res.RedirectURL, "/sandbox/authenticate/"+at.PaymentIntentID) {
 		t.Fatalf("approve = %+v, %v; want the authentication page of the original PaymentIntent", res, err)
 	}
 	if len(ch.calls) != 0 || len(ch.confirms) != 1 || ch.confirms[0].PaymentIntentID != at.PaymentIntentID ||
@@ -182,7 +181,7 @@ func TestApproveAutoTopUp_ConfirmsTheAttemptsOwnPaymentIntentWithTheSavedCard(t 
 	// Paid meanwhile: nothing to confirm, and Stripe is not called again.
 	at.Status = models.AttemptSucceeded
 	store.attempts[at.AttemptID] = at
-	if res, err := acts.ApproveAutoTopUp(context.Background(), in); err != nil || res.Outcome != providers.ChargeSucceeded || len(ch.confirms) != 1 {
+	if res, err := acts.ApproveAutoTopUp(context.Background(), in); err != nil || res.Outcome != activities.ChargeSucceeded || len(ch.confirms) != 1 {
 		t.Fatalf("approving a paid attempt: %+v, %v after %d confirmations", res, err, len(ch.confirms))
 	}
 	at.Status = models.AttemptHardDecline

@@ -117,10 +117,11 @@ func (a *Activities) SaveSetupCard(ctx context.Context, in SaveSetupCardInput) (
 // FinishCardSetupInput closes a setup that saved no card.
 type FinishCardSetupInput struct {
 	SetupID string
-	Status  models.CardSetupStatus
+	// Status is expired or failed (models.CardSetupExpired or Failed).
+	Status string
 }
 
 // FinishCardSetup records that a setup expired or failed.
 func (a *Activities) FinishCardSetup(ctx context.Context, in FinishCardSetupInput) error {
-	return a.CardSetups.FinishSetup(ctx, in.SetupID, in.Status, "", "", "")
+	return a.CardSetups.FinishSetup(ctx, in.SetupID, models.CardSetupStatus(in.Status), "", "", "")
 }

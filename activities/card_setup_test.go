@@ -108,7 +108,7 @@ func TestSaveSetupCard_SavesTheSetupIntentsCardWithTheAccountsCustomer(t *testin
 
 func TestFinishCardSetup_RecordsExpiryWithoutACard(t *testing.T) {
 	a, setups, _, _, cards := cardSetupActs()
-	if err := a.FinishCardSetup(context.Background(), activities.FinishCardSetupInput{SetupID: "cset_1", Status: models.CardSetupExpired}); err != nil {
+	if err := a.FinishCardSetup(context.Background(), activities.FinishCardSetupInput{SetupID: "cset_1", Status: string(models.CardSetupExpired)}); err != nil {
 		t.Fatal(err)
 	}
 	if cs := setups.setups["cset_1"]; cs.Status != models.CardSetupExpired || cs.CardLast4 != "" || len(cards.saved) != 0 {

@@ -101,13 +101,15 @@ func (a *Activities) CreditTopUp(ctx context.Context, in CreditTopUpInput) (Cred
 // FinishTopUpInput closes an unpaid top-up.
 type FinishTopUpInput struct {
 	TopUpID string
-	Status  models.TopUpStatus
-	Reason  string
+	// Status is expired or failed (the workflow's PaymentExpired or
+	// PaymentFailed, which are models.TopUpExpired and TopUpFailed).
+	Status string
+	Reason string
 }
 
 // FinishTopUp records that a top-up expired or failed; no money moved.
 func (a *Activities) FinishTopUp(ctx context.Context, in FinishTopUpInput) error {
-	return a.TopUps.Finish(ctx, in.TopUpID, in.Status, in.Reason)
+	return a.TopUps.Finish(ctx, in.TopUpID, models.TopUpStatus(in.Status), in.Reason)
 }
 
 // EmailTopUpReceipt mails the receipt of a paid top-up, once.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/models"
@@ -204,8 +203,7 @@ func (h *handlers) adminAdjust(c *gin.Context) {
 		return
 	}
 	if h.d.Temporal != nil {
-		if _, err := h.autoTopUps().AfterDebit(c.Request.Context(), h.d.Temporal,
-			autotopup.OptionsFrom(h.d.Config), res); err != nil {
+		if _, err := h.autoTopUps().AfterDebit(c.Request.Context(), h.wf, res); err != nil {
 			// The adjustment stands; the next debit triggers again.
 			slog.WarnContext(c.Request.Context(), "auto top-up trigger after an adjustment failed", "account_id", id, "error", err)
 		}

@@ -46,13 +46,16 @@ func newServer(t *testing.T, db *gorm.DB, env map[string]string) *server {
 	if env == nil {
 		env = map[string]string{}
 	}
+	if _, set := env["MOBAYILO_SANDBOX"]; !set {
+		env["MOBAYILO_SANDBOX"] = "true" // the sandbox, unless a test asks for live
+	}
 	env["PUBLIC_BASE_URL"] = s.URL
 	cfg, err := config.Load(env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.cfg = cfg
-	s.Config.Handler = api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Pages: pages})
+	s.Config.Handler = api.New(deps(cfg, db, api.Deps{Pages: pages}))
 	return s
 }
 
@@ -160,7 +163,7 @@ func TestReadyz_OKWithRealTemporal(t *testing.T) {
 	db := testenv.SQLite(t)
 	pages, _ := web.New()
 	cfg, _ := config.Load(map[string]string{})
-	h := api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Pages: pages, Temporal: srv.Client(t)})
+	h := api.New(deps(cfg, db, api.Deps{Pages: pages, Temporal: srv.Client(t)}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != 200 {

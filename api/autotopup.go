@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/models"
@@ -44,7 +42,7 @@ func (h *handlers) registerAutoTopUp(r gin.IRouter) {
 var errAutoTopUpOwnersOnly = &requestError{status: http.StatusForbidden, code: "owners_only",
 	message: "only the account's owner manages auto top-up"}
 
-func (h *handlers) autoTopUps() *autotopup.Service { return autotopup.New(h.d.DB, h.d.Ledger) }
+func (h *handlers) autoTopUps() *autotopup.Service { return h.d.AutoTopUps }
 
 // autoTopUpOwner is the signed-in owner's account id, or false after
 // answering 403 to a seat.
@@ -96,7 +94,7 @@ func (h *handlers) renderAutoTopUp(c *gin.Context, status int, flash, problem st
 	def := autotopup.Defaults(acct, p.Account.Kind)
 	v := autoTopUpView{Settings: st, Threshold: autoTopUpDollars(st.ThresholdCents), Amount: autoTopUpDollars(st.AmountCents),
 		DailyMax: autoTopUpDollars(st.DailyMaxCents), SuggestedThreshold: formatDollars(def.ThresholdCents), SuggestedAmnt: formatDollars(def.AmountCents),
-		Sandbox: !h.d.Config.StripeLive(), Error: problem}
+		Sandbox: h.d.Config.SandboxStripe(), Error: problem}
 	v.Banner, v.BannerAction = h.AutoTopUpBanner(ctx, acct)
 	pg := web.PageFor(c, "Auto top-up", "credits")
 	pg.Data, pg.Flash = v, flash
@@ -333,25 +331,18 @@ func (h *handlers) adminAutoTopUpsPage(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	resp, err := h.d.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: v.Query, PageSize: 100})
+	list, err := h.wf.AutoTopUpsNeedingAttention(ctx)
 	if err != nil {
 		v.Problem = "Temporal did not answer the query: " + err.Error()
 		h.serveAdmin(c, http.StatusOK, "admin_autotopups", "Admin · Auto top-ups", "", v)
 		return
 	}
-	dc := converter.GetDefaultDataConverter()
 	now := time.Now()
-	for _, e := range resp.GetExecutions() {
-		f := e.GetSearchAttributes().GetIndexedFields()
-		var acctID, state string
-		var amount int64
-		_ = dc.FromPayload(f[workflows.AttrAccountID.GetName()], &acctID)
-		_ = dc.FromPayload(f[workflows.AttrPaymentState.GetName()], &state)
-		_ = dc.FromPayload(f[workflows.AttrAmountCents.GetName()], &amount)
-		id, _ := strconv.ParseInt(acctID, 10, 64)
-		row := adminAutoTopUpRow{AccountID: id, WorkflowID: e.GetExecution().GetWorkflowId(), State: state, Amount: formatDollars(amount),
-			NeedsAuthentication: state == workflows.AutoTopUpNeedsAuthentication}
-		since := e.GetStartTime().AsTime()
+	for _, e := range list {
+		id := e.AccountID
+		row := adminAutoTopUpRow{AccountID: id, WorkflowID: e.WorkflowID, State: e.State, Amount: formatDollars(e.AmountCents),
+			NeedsAuthentication: e.State == workflows.AutoTopUpNeedsAuthentication}
+		since := e.StartedAt
 		if as, err := h.autoTopUps().Attempts(ctx, id, 1); err == nil && len(as) == 1 {
 			row.LastError = strings.TrimSpace(as[0].DeclineCode + ": " + as[0].Message)
 			since = as[0].UpdatedAt
@@ -373,10 +364,10 @@ func (h *handlers) adminAutoTopUpRetry(c *gin.Context) {
 		return
 	}
 	p, _ := principal(c)
-	err := h.autoTopUps().Retry(c.Request.Context(), h.d.Temporal, fmt.Sprintf("admin:%d", p.User.ID), id)
+	err := h.autoTopUps().Retry(c.Request.Context(), h.wf, fmt.Sprintf("admin:%d", p.User.ID), id)
 	q := url.Values{"done": {"retried"}}
 	switch {
-	case errors.Is(err, autotopup.ErrNotRunning):
+	case errors.Is(err, workflows.ErrNotRunning):
 		q.Set("done", "not-running")
 	case err != nil:
 		h.pageFailed(c, err)

@@ -11,12 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stripe/stripe-go/v76"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
-	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -64,24 +59,12 @@ type autoTopUpApproveView struct {
 // pendingApproval asks the account's AutoTopUp workflow what waits for
 // approval; ok is false when nothing does (or no workflow runs).
 func (h *handlers) pendingApproval(c *gin.Context, acct int64) (workflows.AutoTopUpState, bool, error) {
-	var st workflows.AutoTopUpState
-	if h.d.Temporal == nil {
+	st, open, err := h.wf.OpenAutoTopUpState(c.Request.Context(), acct)
+	if errors.Is(err, workflows.ErrUnavailable) {
 		return st, false, errTemporalMissing
 	}
-	// A closed workflow still answers queries; only a running one can
-	// take the approval.
-	resp, err := h.d.Temporal.QueryWorkflowWithOptions(c.Request.Context(), &client.QueryWorkflowWithOptionsRequest{
-		WorkflowID: workflows.AutoTopUpWorkflowID(acct), QueryType: workflows.QueryState,
-		QueryRejectCondition: enumspb.QUERY_REJECT_CONDITION_NOT_OPEN})
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) || (err == nil && resp.QueryRejected != nil) {
-		return st, false, nil
-	}
-	if err == nil {
-		err = resp.QueryResult.Get(&st)
-	}
-	if err != nil {
-		return st, false, fmt.Errorf("query auto top-up of account %d: %w", acct, err)
+	if err != nil || !open {
+		return st, false, err
 	}
 	return st, st.State == workflows.AutoTopUpNeedsAuthentication && st.AuthAttemptID != "", nil
 }
@@ -138,14 +121,9 @@ func (h *handlers) autoTopUpApprove(c *gin.Context) {
 	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(autoTopUpApproveWait + 10*time.Second))
 	ctx, cancel := context.WithTimeout(c.Request.Context(), autoTopUpApproveWait)
 	defer cancel()
-	var out workflows.AutoTopUpApproval
-	handle, err := h.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.AutoTopUpWorkflowID(acct),
-		UpdateName: workflows.UpdateAutoTopUpApprove, WaitForStage: client.WorkflowUpdateStageCompleted})
-	if err == nil {
-		err = handle.Get(ctx, &out)
-	}
+	out, err := h.wf.ApproveAutoTopUp(ctx, acct)
 	if err != nil {
-		if nothingToApprove(err) {
+		if errors.Is(err, workflows.ErrNothingToApprove) {
 			c.Redirect(http.StatusSeeOther, "/autotopup/approve?done=nothing")
 			return
 		}
@@ -165,23 +143,6 @@ func (h *handlers) autoTopUpApprove(c *gin.Context) {
 		// Paid at once, or processing: the workflow credits it.
 		c.Redirect(http.StatusSeeOther, "/autotopup?done=approved")
 	}
-}
-
-// nothingToApprove tells the update's "nothing waits" answers (no workflow,
-// the validator's rejection, the attempt no longer waiting) from failures.
-func nothingToApprove(err error) bool {
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return true
-	}
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		switch app.Type() {
-		case workflows.ErrTypeNothingToApprove, activities.ErrTypeAttemptNotWaiting, activities.ErrTypePaymentMismatch:
-			return true
-		}
-	}
-	return false
 }
 
 // paymentIntentObject is the part of a payment_intent we read.
@@ -229,8 +190,7 @@ func (h *handlers) autoTopUpPaymentWebhook(c *gin.Context, ev stripe.Event, ack 
 	if obj.LastPaymentError != nil {
 		signal.Message = obj.LastPaymentError.Message
 	}
-	running, err := autotopup.PaymentEvent(ctx, h.d.Temporal, autotopup.OptionsFrom(h.d.Config),
-		at.AccountID, signal)
+	running, err := h.wf.SignalAutoTopUpPayment(ctx, at.AccountID, signal)
 	if err != nil {
 		// Not recorded: Stripe's redelivery is handled.
 		abortWithError(c, err)

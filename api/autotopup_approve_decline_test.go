@@ -36,7 +36,11 @@ func newLiveConfirmApproveServer(t *testing.T, stripeURL string) *approveServer 
 	if _, err := rates.SeedIfEmpty(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
-	live := providers.New(config.Config{StripeSecretKey: "sk_test_fake", StripeAPIBaseURL: stripeURL}, nil).Payments
+	prov, err := providers.New(config.Config{Sandbox: true, StripeSecretKey: "sk_test_fake", StripeAPIBaseURL: stripeURL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := prov.Payments
 	cs := newCreditsServer(t, db, func(_ config.Config, a *activities.Activities) {
 		a.Charges = liveConfirm{Charges: a.Charges, live: live}
 	})

@@ -71,7 +71,7 @@ func (s *approveServer) debitBelowThreshold(acct int64) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if ok, err := s.autoTopUps.AfterDebit(ctx, s.temporal, autotopup.TriggerOptions{TaskQueue: s.queue, BaseURL: s.URL, Cooldown: time.Second}, res); err != nil || !ok {
+	if ok, err := s.autoTopUps.AfterDebit(ctx, workflows.NewClient(s.temporal, workflows.ClientOptions{TaskQueue: s.queue, BaseURL: s.URL, AutoTopUpCooldown: time.Second}), res); err != nil || !ok {
 		s.t.Fatalf("the debit did not trigger auto top-up: %v %v", ok, err)
 	}
 }

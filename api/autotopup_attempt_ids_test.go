@@ -39,7 +39,7 @@ func TestAutoTopUp_ANewExecutionNeverReusesAnEarlierAttemptID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := s.autoTopUps.AfterDebit(ctx, s.temporal, autotopup.TriggerOptions{TaskQueue: s.queue, BaseURL: s.URL, Cooldown: time.Second}, res); err != nil || !ok {
+		if ok, err := s.autoTopUps.AfterDebit(ctx, workflows.NewClient(s.temporal, workflows.ClientOptions{TaskQueue: s.queue, BaseURL: s.URL, AutoTopUpCooldown: time.Second}), res); err != nil || !ok {
 			t.Fatalf("the debit did not trigger auto top-up: %v %v", ok, err)
 		}
 	}

@@ -17,10 +17,8 @@ import (
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
-	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
-	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -203,11 +201,11 @@ func TestAdminAutoTopUps_ListsAFailedAutoTopUpAndRetryIsAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Config.Handler = api.New(api.Deps{Config: s.cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Pages: pages,
-		Log: slog.New(slog.NewTextHandler(s.log, nil)), Auth: s.auth, Identity: s.ids, Ledger: s.led, Temporal: tc})
+	s.Config.Handler = api.New(deps(s.cfg, db, api.Deps{Pages: pages,
+		Log: slog.New(slog.NewTextHandler(s.log, nil)), Auth: s.auth, Identity: s.ids, Ledger: s.led, Temporal: tc}))
 	svc := autotopup.New(db, s.led)
 	queue := fmt.Sprintf("autotopup-admin-%d", time.Now().UnixNano())
-	w := worker.New(tc, queue, &activities.Activities{Mailer: mail.NewMailbox(nil), AutoTopUps: svc, Charges: providers.New(config.Config{}, nil).Payments})
+	w := worker.New(tc, queue, &activities.Activities{Mailer: mail.NewMailbox(nil), AutoTopUps: svc, Charges: providers.Sandbox(nil).Payments})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +220,7 @@ func TestAdminAutoTopUps_ListsAFailedAutoTopUpAndRetryIsAudited(t *testing.T) {
 	if _, err := svc.Save(ctx, ana.AccountID, autotopup.Update{Enabled: true, ThresholdCents: 200, AmountCents: 2000, DailyMaxCount: 3, DailyMaxCents: 6000}); err != nil {
 		t.Fatal(err)
 	}
-	if err := autotopup.Trigger(ctx, tc, autotopup.TriggerOptions{TaskQueue: queue, Cooldown: time.Second}, ana.AccountID); err != nil {
+	if err := workflows.NewClient(tc, workflows.ClientOptions{TaskQueue: queue, AutoTopUpCooldown: time.Second}).SignalAutoTopUpDebit(ctx, ana.AccountID); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

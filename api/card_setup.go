@@ -10,9 +10,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stripe/stripe-go/v76"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/workflows"
@@ -44,21 +41,8 @@ func (h *handlers) startCardSetup(ctx context.Context, c *gin.Context, accountID
 	}
 	ctx, cancel := context.WithTimeout(ctx, cardSetupStartTimeout)
 	defer cancel()
-	start := h.d.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       workflows.SaveCardWorkflowID(cs.ID),
-		TaskQueue:                h.d.Config.TemporalTaskQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.NameSaveCard, workflows.SaveCardInput{SetupID: cs.ID, AccountID: cs.AccountID, BaseURL: h.d.Config.PublicBaseURL})
-	handle, err := h.d.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.UpdateSaveCardCheckoutURL,
-			WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
+	link, err := h.wf.StartSaveCard(ctx, workflows.SaveCardInput{SetupID: cs.ID, AccountID: cs.AccountID})
 	if err != nil {
-		return "", fmt.Errorf("start card setup %s: %w", cs.ID, err)
-	}
-	var link workflows.CheckoutLink
-	if err := handle.Get(ctx, &link); err != nil {
 		slog.WarnContext(ctx, "card setup checkout could not be opened", "setup_id", cs.ID, "error", err)
 		return "", errCardSetupUnavailable
 	}
@@ -108,10 +92,9 @@ func (h *handlers) cardSetupWebhook(c *gin.Context, ev stripe.Event, obj checkou
 		return
 	}
 	signal := workflows.SetupEvent{EventID: ev.ID, Type: string(ev.Type), SessionID: obj.ID, SetupIntentID: expandableID(obj.SetupIntent)}
-	err = h.d.Temporal.SignalWorkflow(ctx, workflows.SaveCardWorkflowID(cs.ID), "", workflows.SignalSaveCardCheckoutEvent, signal)
-	var nf *serviceerror.NotFound
+	err = h.wf.SignalSaveCardCheckoutEvent(ctx, cs.ID, signal)
 	switch {
-	case errors.As(err, &nf):
+	case errors.Is(err, workflows.ErrNotRunning):
 		// The setup is over (saved or expired); nothing is waiting. A card
 		// completed after expiry stays at Stripe unsaved here: the owner
 		// saves it again.

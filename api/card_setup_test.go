@@ -149,7 +149,7 @@ func TestCardSetup_NewCardWakesAFailedAutoTopUpWhichThenSucceeds(t *testing.T) {
 	if _, err := svc.Save(ctx, u.AccountID, autotopup.Update{Enabled: true, ThresholdCents: 200, AmountCents: 2000, DailyMaxCount: 3, DailyMaxCents: 6000}); err != nil {
 		t.Fatal(err)
 	}
-	if err := autotopup.Trigger(ctx, s.temporal, autotopup.TriggerOptions{TaskQueue: s.cfg.TemporalTaskQueue, BaseURL: s.URL, Cooldown: time.Second}, u.AccountID); err != nil {
+	if err := workflows.NewClient(s.temporal, workflows.ClientOptions{TaskQueue: s.cfg.TemporalTaskQueue, BaseURL: s.URL, AutoTopUpCooldown: time.Second}).SignalAutoTopUpDebit(ctx, u.AccountID); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

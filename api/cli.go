@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mobayilo/mobayilo/internal/auth"
-	"github.com/mobayilo/mobayilo/internal/ratelimit"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -331,13 +330,13 @@ func (h *handlers) settingsAllowCreate(c *gin.Context, userID int64) bool {
 		{"token-create-ip", 3 * tokenCreatesPerHour, byIP(c)},
 	}
 	for _, chk := range checks {
-		res, err := ratelimit.New(h.d.DB, chk.name, chk.n, time.Hour).Get(c.Request.Context(), chk.key)
+		res, err := h.d.Limits.New(chk.name, chk.n, time.Hour).Get(c.Request.Context(), chk.key)
 		if err != nil {
 			h.settingsFailed(c, err)
 			return false
 		}
 		if res.Reached {
-			secs := max(int64(time.Until(time.Unix(res.Reset, 0)).Seconds()+0.999), 1)
+			secs := retryAfter(res.Reset)
 			c.Header("Retry-After", itoa(secs))
 			h.renderSettings(c, http.StatusTooManyRequests,
 				fmt.Sprintf("You have created too many tokens lately. Try again in %d minutes.", (secs+59)/60),

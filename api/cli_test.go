@@ -20,7 +20,6 @@ import (
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
-	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -45,8 +44,8 @@ func newAuthServer(t *testing.T, db *gorm.DB) *authServer {
 	}
 	led := ledger.New(db)
 	a := &authServer{server: s, auth: auth.New(db), ids: identity.New(db, led), led: led, log: &bytes.Buffer{}}
-	s.Config.Handler = api.New(api.Deps{Config: s.cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Pages: pages,
-		Log: slog.New(slog.NewTextHandler(a.log, nil)), Auth: a.auth, Identity: a.ids, Ledger: led})
+	s.Config.Handler = api.New(deps(s.cfg, db, api.Deps{Pages: pages,
+		Log: slog.New(slog.NewTextHandler(a.log, nil)), Auth: a.auth, Identity: a.ids, Ledger: led}))
 	return a
 }
 

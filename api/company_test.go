@@ -18,7 +18,6 @@ import (
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
-	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -42,8 +41,8 @@ func newAdmEnv(t *testing.T, db *gorm.DB) *admEnv {
 	}
 	led := ledger.New(db)
 	e := &admEnv{server: s, auth: auth.New(db), ids: identity.New(db, led), led: led}
-	s.Config.Handler = api.New(api.Deps{Config: s.cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Pages: pages,
-		Auth: e.auth, Identity: e.ids, Ledger: led})
+	s.Config.Handler = api.New(deps(s.cfg, db, api.Deps{Pages: pages,
+		Auth: e.auth, Identity: e.ids, Ledger: led}))
 	return e
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -11,11 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
-	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -60,7 +57,7 @@ func (h *handlers) registerCredits(r gin.IRouter) {
 	h.registerSandboxCheckout(r)
 }
 
-func (h *handlers) credits() *credits.Service { return credits.New(h.d.DB) }
+func (h *handlers) credits() *credits.Service { return h.d.Credits }
 
 // topUpRequest is the JSON (CLI) and form (web) body of a new top-up.
 type topUpRequest struct {
@@ -102,6 +99,7 @@ func (h *handlers) startTopUp(ctx context.Context, c *gin.Context, req topUpRequ
 		return models.TopUp{}, "", err
 	}
 	if h.d.Temporal == nil {
+		// Checked before anything is stored: no top-up without a workflow.
 		return models.TopUp{}, "", errTemporalMissing
 	}
 	t, replayed, err := h.credits().Create(ctx, credits.NewTopUp{AccountID: p.Account.ID, UserID: p.User.ID,
@@ -122,33 +120,19 @@ func (h *handlers) startTopUp(ctx context.Context, c *gin.Context, req topUpRequ
 	}
 	ctx, cancel := context.WithTimeout(ctx, topUpStartTimeout)
 	defer cancel()
-	start := h.d.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       workflows.TopUpWorkflowID(t.ID),
-		TaskQueue:                h.d.Config.TemporalTaskQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		// A top-up has one workflow, ever: a replayed request must not
-		// open a second checkout for a top-up that already closed.
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.NameTopUp, workflows.TopUpInput{TopUpID: t.ID, AccountID: t.AccountID, AmountCents: t.AmountCents, BaseURL: h.d.Config.PublicBaseURL})
-	handle, err := h.d.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.UpdateTopUpCheckoutURL,
-			WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if replayed && errors.As(err, &started) {
+	link, err := h.wf.StartTopUp(ctx, workflows.TopUpInput{TopUpID: t.ID, AccountID: t.AccountID, AmountCents: t.AmountCents})
+	switch {
+	case replayed && errors.Is(err, workflows.ErrAlreadyStarted):
 		// Closed between our read and the start: report it as it is now.
 		now, gerr := h.credits().Get(ctx, t.ID)
 		if gerr != nil {
 			return models.TopUp{}, "", gerr
 		}
 		return now, "", nil
-	}
-	if err != nil {
-		return models.TopUp{}, "", fmt.Errorf("start top-up %s: %w", t.ID, err)
-	}
-	var link workflows.CheckoutLink
-	if err := handle.Get(ctx, &link); err != nil {
+	case errors.Is(err, workflows.ErrUnavailable):
+		return models.TopUp{}, "", errTemporalMissing
+	case err != nil:
+		slog.WarnContext(ctx, "top-up checkout could not be opened", "topup_id", t.ID, "error", err)
 		return models.TopUp{}, "", &requestError{status: http.StatusBadGateway, code: "checkout_unavailable",
 			message: "the payment page could not be opened; try again in a minute"}
 	}
@@ -375,7 +359,7 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	// The banner shows below the auto top-up threshold when it is on, else
 	// below $2.
 	low := int64(lowBalanceCents)
-	st, err := autotopup.New(h.d.DB, h.d.Ledger).Settings(ctx, acct.ID)
+	st, err := h.d.AutoTopUps.Settings(ctx, acct.ID)
 	if err != nil {
 		abortWithError(c, err)
 		return
@@ -386,7 +370,7 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	minCents := credits.MinimumCents(acct.Kind)
 	v := creditsView{Balance: credits.FormatCents(acct.BalanceCents), LowBalance: acct.BalanceCents < low,
 		CanTopUp: pr.User.Role != models.RoleSeat, Minimum: credits.FormatCents(minCents), MinDollars: minCents / 100,
-		MaxDollars: h.d.Config.TopUpMaxCents / 100, IsSandbox: !h.d.Config.StripeLive(),
+		MaxDollars: h.d.Config.TopUpMaxCents / 100, IsSandbox: h.d.Config.SandboxStripe(),
 		AutoTopUpOn: st.Enabled, AutoTopUpThreshold: credits.FormatCents(st.ThresholdCents), AutoTopUpAmount: credits.FormatCents(st.AmountCents),
 		// One key per rendered form: submitting it twice opens one checkout.
 		RequestKey: credits.NewTopUpID()}

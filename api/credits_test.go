@@ -33,7 +33,6 @@ import (
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
-	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -76,16 +75,15 @@ func newCreditsServer(t *testing.T, db *gorm.DB, adjust ...func(config.Config, *
 	s.Server = httptest.NewUnstartedServer(nil)
 	s.Start()
 	t.Cleanup(s.Close)
-	cfg, err := config.Load(map[string]string{"PUBLIC_BASE_URL": s.URL, "TEMPORAL_TASK_QUEUE": queue})
+	cfg, err := config.Load(map[string]string{"MOBAYILO_SANDBOX": "true", "PUBLIC_BASE_URL": s.URL, "TEMPORAL_TASK_QUEUE": queue})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.cfg = cfg
-	sandbox := providers.NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)
-	pay, autoTopUps := providers.New(cfg, sandbox).Payments, autotopup.New(db, led)
-	acts := &activities.Activities{Ledger: led, Mailer: s.mailbox,
-		Payments: pay, TopUps: credits.New(db), Postings: led, SavedCards: autoTopUps, CardSetups: autoTopUps, SetupPayments: pay,
-		AutoTopUps: autoTopUps, Charges: pay}
+	acts, err := mworker.NewActivities(cfg, db, s.mailbox)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range adjust {
 		f(cfg, acts)
 	}
@@ -98,8 +96,8 @@ func newCreditsServer(t *testing.T, db *gorm.DB, adjust ...func(config.Config, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Config.Handler = api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Temporal: tc,
-		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led})
+	s.Config.Handler = api.New(deps(cfg, db, api.Deps{Temporal: tc,
+		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led}))
 	return s
 }
 

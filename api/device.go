@@ -13,16 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/ulule/limiter/v3"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/mobayilo/mobayilo/internal/auth"
-	"github.com/mobayilo/mobayilo/internal/ratelimit"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 	"github.com/mobayilo/mobayilo/workflows"
@@ -44,16 +36,8 @@ const (
 	deviceGrantType   = "urn:ietf:params:oauth:grant-type:device_code"
 	deviceInterval    = 5 * time.Second
 	deviceDefaultName = "moby CLI"
-	// devicePollTimeout bounds one poll's round trip through Temporal; a
-	// worker that does not answer in time gets the client slow_down rather
-	// than an error that would end its login.
-	devicePollTimeout = 10 * time.Second
-	// userCodeTries bounds retries when a fresh user code collides with one
-	// already stored (20^8 codes make that rare).
-	userCodeTries = 5
-	// deviceRowsKept is how long a finished device login's row stays (for
-	// the helpdesk) before a later device code request deletes it.
-	deviceRowsKept = 7 * 24 * time.Hour
+	// devicePageTimeout bounds the /device page's round trips to Temporal.
+	devicePageTimeout = workflows.DevicePollTimeout
 )
 
 // Rate limits, shared by every API process through the database.
@@ -69,18 +53,18 @@ const (
 // registerDevice adds the RFC 8628 device-login endpoints and the /device
 // approval page.
 func (h *handlers) registerDevice(r gin.IRouter) {
-	r.POST("/api/cli/device/code", deviceMaxBody(16<<10),
-		h.oauthLimit("device-code-ip", deviceCodesPerIP, 10*time.Minute, byIP), h.deviceCode)
-	r.POST("/api/cli/device/token", deviceMaxBody(16<<10),
-		h.oauthLimit("device-token-ip", deviceTokenPollsPerIP, time.Minute, byIP),
-		h.oauthLimit("device-token-code", deviceTokenPollsPerCode, time.Minute, byDeviceCode), h.deviceToken)
+	r.POST("/api/cli/device/code", limitBody(16<<10),
+		h.limit("device-code-ip", deviceCodesPerIP, 10*time.Minute, byIP, oauthLimits), h.deviceCode)
+	r.POST("/api/cli/device/token", limitBody(16<<10),
+		h.limit("device-token-ip", deviceTokenPollsPerIP, time.Minute, byIP, oauthLimits),
+		h.limit("device-token-code", deviceTokenPollsPerCode, time.Minute, byDeviceCode, oauthLimits), h.deviceToken)
 
 	g := &userCodeGuesses{
-		byUser: ratelimit.New(h.d.DB, "device-guess-user", deviceGuessesPerUser, deviceGuessWindow),
-		byIP:   ratelimit.New(h.d.DB, "device-guess-ip", deviceGuessesPerIP, deviceGuessWindow),
+		byUser: h.d.Limits.New("device-guess-user", deviceGuessesPerUser, deviceGuessWindow),
+		byIP:   h.d.Limits.New("device-guess-ip", deviceGuessesPerIP, deviceGuessWindow),
 	}
 	r.GET("/device", requireUser(), h.devicePage(g))
-	r.POST("/device", requireUser(), deviceMaxBody(16<<10), h.deviceDecide(g))
+	r.POST("/device", requireUser(), limitBody(16<<10), h.deviceDecide(g))
 }
 
 // ---- OAuth endpoints ----
@@ -99,45 +83,17 @@ func oauthFail(c *gin.Context, status int, code, description string) {
 	c.AbortWithStatusJSON(status, oauthError{Error: code, Description: description})
 }
 
-func deviceMaxBody(n int64) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
-		c.Next()
-	}
-}
-
-// oauthLimit is handlers.limit in the OAuth error shape: 429 with
-// Retry-After and slow_down, which standard clients understand as "back
-// off" (x/oauth2 adds 5 s to its interval and keeps polling).
-func (h *handlers) oauthLimit(name string, n int64, per time.Duration, key func(*gin.Context) string) gin.HandlerFunc {
-	l := ratelimit.New(h.d.DB, name, n, per)
-	return func(c *gin.Context) {
-		k := key(c)
-		if k == "" {
-			c.Next()
-			return
-		}
-		res, err := l.Get(c.Request.Context(), k)
-		if err != nil {
-			slog.ErrorContext(c.Request.Context(), "rate limit failed", "limiter", name, "error", err, "request_id", c.GetString(requestIDKey))
-			oauthFail(c, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
-			return
-		}
-		if res.Reached {
-			retry := deviceRetryAfter(res.Reset)
-			c.Header("Retry-After", itoa(retry))
-			oauthFail(c, http.StatusTooManyRequests, "slow_down", "too many requests; retry after "+itoa(retry)+" seconds")
-			return
-		}
-		c.Next()
-	}
-}
-
-// deviceRetryAfter is the whole seconds, at least 1, until a window that
-// resets at reset (Unix seconds).
-func deviceRetryAfter(reset int64) int64 {
-	secs := time.Until(time.Unix(reset, 0)).Seconds()
-	return max(int64(secs+0.999), 1)
+// oauthLimits answers the device endpoints' limits in the OAuth error
+// shape: 429 with Retry-After and slow_down, which standard clients
+// understand as "back off" (x/oauth2 adds 5 s to its interval and keeps
+// polling).
+var oauthLimits = limitAnswer{
+	over: func(c *gin.Context, retry int64) {
+		oauthFail(c, http.StatusTooManyRequests, "slow_down", "too many requests; retry after "+itoa(retry)+" seconds")
+	},
+	failed: func(c *gin.Context, _ error) {
+		oauthFail(c, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+	},
 }
 
 // byDeviceCode keys a limit on the polled device code's hash.
@@ -169,60 +125,35 @@ func (h *handlers) deviceCode(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	deviceCode := auth.NewSecret()
-	hash := auth.Hash(deviceCode)
-	now := time.Now().UTC()
 	lifetime := h.d.Config.DeviceCodeLifetime
-	da := models.DeviceAuthorization{DeviceCodeHash: hash, WorkflowID: workflows.DeviceLoginWorkflowID(hash),
-		ClientID: deviceClientID, DeviceName: cleanDeviceName(c.PostForm("device_name")), IP: c.ClientIP(),
-		CreatedAt: now, ExpiresAt: now.Add(lifetime)}
-	userCode, err := insertWithUserCode(ctx, h.d.DB, &da)
+	da, err := h.d.Auth.CreateDeviceLogin(ctx, auth.NewDeviceLogin{ClientID: deviceClientID, DeviceName: cleanDeviceName(c.PostForm("device_name")),
+		IP: c.ClientIP(), Lifetime: lifetime, WorkflowID: workflows.DeviceLoginWorkflowID})
 	if err != nil {
 		slog.ErrorContext(ctx, "device code: store", "error", err, "request_id", c.GetString(requestIDKey))
 		oauthFail(c, http.StatusServiceUnavailable, "temporarily_unavailable", "could not start a device login; try again")
 		return
 	}
-	_, err = h.d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    da.WorkflowID,
-		TaskQueue:             h.d.Config.TemporalTaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.NameDeviceLogin, workflows.DeviceLoginInput{ClientID: da.ClientID, DeviceName: da.DeviceName, IP: da.IP,
-		RequestedAt: now, ExpiresIn: lifetime, Interval: deviceInterval})
+	err = h.wf.StartDeviceLogin(ctx, da.DeviceCodeHash, workflows.DeviceLoginInput{ClientID: da.ClientID, DeviceName: da.DeviceName, IP: da.IP,
+		RequestedAt: da.CreatedAt, ExpiresIn: lifetime, Interval: deviceInterval})
 	if err != nil {
-		h.d.DB.WithContext(context.WithoutCancel(ctx)).Delete(&models.DeviceAuthorization{}, da.ID)
+		if derr := h.d.Auth.DeleteDeviceLogin(context.WithoutCancel(ctx), da.ID); derr != nil {
+			slog.WarnContext(ctx, "device code: remove the login whose workflow did not start", "error", derr)
+		}
 		slog.ErrorContext(ctx, "device code: start workflow", "error", err, "request_id", c.GetString(requestIDKey))
 		oauthFail(c, http.StatusServiceUnavailable, "temporarily_unavailable", "could not start a device login; try again")
 		return
 	}
 	slog.InfoContext(ctx, "device login started", "workflow_id", da.WorkflowID, "request_id", c.GetString(requestIDKey))
 	// Housekeeping rides on new requests: rows of logins long over go.
-	if err := h.d.DB.WithContext(ctx).Where("expires_at < ?", now.Add(-deviceRowsKept)).Delete(&models.DeviceAuthorization{}).Error; err != nil {
+	if err := h.d.Auth.PurgeDeviceLogins(ctx); err != nil {
 		slog.WarnContext(ctx, "device code: purge old rows", "error", err)
 	}
 	verify := h.d.Config.PublicBaseURL + "/device"
-	shown := auth.FormatUserCode(userCode)
+	shown := auth.FormatUserCode(da.UserCode)
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, deviceCodeResponse{DeviceCode: deviceCode, UserCode: shown, VerificationURI: verify,
+	c.JSON(http.StatusOK, deviceCodeResponse{DeviceCode: da.DeviceCode, UserCode: shown, VerificationURI: verify,
 		VerificationURIComplete: verify + "?user_code=" + shown,
 		ExpiresIn:               int64(lifetime / time.Second), Interval: int64(deviceInterval / time.Second)})
-}
-
-// insertWithUserCode stores da under the hash of a fresh user code, drawing
-// again when the code is taken (the unique index decides, so two API
-// processes cannot hand out the same code), and returns the code.
-func insertWithUserCode(ctx context.Context, db *gorm.DB, da *models.DeviceAuthorization) (string, error) {
-	for range userCodeTries {
-		code := auth.NewUserCode()
-		da.ID, da.UserCodeHash = 0, auth.Hash(code)
-		q := db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "user_code_hash"}}, DoNothing: true}).Create(da)
-		if q.Error != nil {
-			return "", q.Error
-		}
-		if q.RowsAffected == 1 {
-			return code, nil
-		}
-	}
-	return "", fmt.Errorf("no free user code after %d tries", userCodeTries)
 }
 
 // cleanDeviceName keeps what the CLI says it is printable and short: it is
@@ -274,10 +205,9 @@ func (h *handlers) deviceToken(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	var da models.DeviceAuthorization
-	err := h.d.DB.WithContext(ctx).Where("device_code_hash = ?", auth.Hash(code)).Take(&da).Error
+	da, err := h.d.Auth.DeviceLoginByCode(ctx, clientID, code)
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && da.ClientID != clientID):
+	case errors.Is(err, auth.ErrDeviceCodeUnknown):
 		oauthFail(c, http.StatusBadRequest, "invalid_grant", "unknown device code")
 		return
 	case err != nil:
@@ -286,11 +216,13 @@ func (h *handlers) deviceToken(c *gin.Context) {
 		return
 	}
 
-	res, err := h.pollDeviceLogin(ctx, da)
-	var appErr *temporal.ApplicationError
+	res, err := h.wf.PollDeviceLogin(ctx, da.DeviceCodeHash, workflows.DevicePoll{ClientID: da.ClientID})
 	switch {
-	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeInvalidGrant:
-		oauthFail(c, http.StatusBadRequest, "invalid_grant", appErr.Message())
+	case errors.Is(err, workflows.ErrInvalidGrant):
+		oauthFail(c, http.StatusBadRequest, "invalid_grant", "this device code belongs to another client")
+		return
+	case errors.Is(err, workflows.ErrUnavailable):
+		oauthFail(c, http.StatusServiceUnavailable, "temporarily_unavailable", "device login is not available right now")
 		return
 	case err != nil:
 		// The workflow did not answer in time (a worker restarting, say).
@@ -310,64 +242,6 @@ func (h *handlers) deviceToken(c *gin.Context) {
 		oauthFail(c, http.StatusBadRequest, "access_denied", "the request was denied on the approval page")
 	default:
 		oauthFail(c, http.StatusBadRequest, "expired_token", "this device code has expired or was already used; start a new login")
-	}
-}
-
-// pollDeviceLogin asks the workflow for the poll's answer. A workflow that
-// has closed (decided, used up or expired) answers from its result; one
-// Temporal no longer knows is long expired.
-func (h *handlers) pollDeviceLogin(ctx context.Context, da models.DeviceAuthorization) (workflows.DevicePollResult, error) {
-	pctx, cancel := context.WithTimeout(ctx, devicePollTimeout)
-	defer cancel()
-	var res workflows.DevicePollResult
-	handle, err := h.d.Temporal.UpdateWorkflow(pctx, client.UpdateWorkflowOptions{
-		WorkflowID:   da.WorkflowID,
-		UpdateName:   workflows.UpdateDevicePoll,
-		Args:         []any{workflows.DevicePoll{ClientID: da.ClientID}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = handle.Get(pctx, &res)
-	}
-	if err == nil {
-		return res, nil
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return res, err // the validator refused the poll
-	}
-	late, ok := h.closedDeviceLogin(ctx, da.WorkflowID)
-	if !ok {
-		return res, err
-	}
-	return workflows.DevicePollResult{Answer: late}, nil
-}
-
-// closedDeviceLogin answers for a workflow that is no longer running; false
-// when it is still running (the poll failed for another reason) or Temporal
-// cannot say.
-func (h *handlers) closedDeviceLogin(ctx context.Context, workflowID string) (workflows.DevicePollAnswer, bool) {
-	ctx, cancel := context.WithTimeout(ctx, devicePollTimeout)
-	defer cancel()
-	desc, err := h.d.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")
-	var nf *serviceerror.NotFound
-	switch {
-	case errors.As(err, &nf):
-		return workflows.PollExpired, true // past retention: long expired
-	case err != nil:
-		return "", false
-	}
-	switch desc.GetWorkflowExecutionInfo().GetStatus() {
-	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		return "", false
-	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		var res workflows.DeviceLoginResult
-		if err := h.d.Temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, &res); err != nil {
-			return "", false
-		}
-		return res.LateAnswer(), true
-	default: // failed, terminated, timed out: nobody gets a token
-		return workflows.PollExpired, true
 	}
 }
 
@@ -474,12 +348,10 @@ func (h *handlers) deviceDecide(g *userCodeGuesses) gin.HandlerFunc {
 		}
 		me := deviceUserID(c)
 		if st.Status == workflows.DeviceLoginPending {
-			ctx, cancel := context.WithTimeout(c.Request.Context(), devicePollTimeout)
+			ctx, cancel := context.WithTimeout(c.Request.Context(), devicePageTimeout)
 			defer cancel()
-			err := h.d.Temporal.SignalWorkflow(ctx, da.WorkflowID, "", workflows.SignalDeviceDecision,
-				workflows.DeviceDecision{Approve: decision == "approve", UserID: me})
-			var nf *serviceerror.NotFound
-			if err != nil && !errors.As(err, &nf) {
+			err := h.wf.SignalDeviceDecision(ctx, da.DeviceCodeHash, workflows.DeviceDecision{Approve: decision == "approve", UserID: me})
+			if err != nil {
 				h.deviceUnavailable(c, err)
 				return
 			}
@@ -510,7 +382,7 @@ func (h *handlers) lookupUserCode(c *gin.Context, g *userCodeGuesses, raw string
 			return da, workflows.DeviceLoginState{}, false
 		}
 		if res.Remaining <= 0 {
-			retry := deviceRetryAfter(res.Reset)
+			retry := retryAfter(res.Reset)
 			c.Header("Retry-After", itoa(retry))
 			h.renderDevice(c, http.StatusTooManyRequests, devicePageData{Step: "enter", UserCode: raw,
 				Error: fmt.Sprintf("Too many wrong codes. Try again in %s.", deviceWait(retry))})
@@ -526,23 +398,17 @@ func (h *handlers) lookupUserCode(c *gin.Context, g *userCodeGuesses, raw string
 		h.renderDevice(c, http.StatusUnprocessableEntity, devicePageData{Step: "enter", UserCode: raw,
 			Error: "That code doesn't match a device waiting to sign in. Check the code your terminal shows."})
 	}
-	code, ok := auth.NormalizeUserCode(raw)
-	if !ok {
+	da, err := h.d.Auth.DeviceLoginByUserCode(ctx, raw)
+	switch {
+	case errors.Is(err, auth.ErrUserCodeUnknown):
 		wrong()
 		return da, workflows.DeviceLoginState{}, false
-	}
-	err := h.d.DB.WithContext(ctx).Where("user_code_hash = ?", auth.Hash(code)).Take(&da).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		wrong()
-		return da, workflows.DeviceLoginState{}, false
-	}
-	if err != nil {
-		h.deviceUnavailable(c, err)
-		return da, workflows.DeviceLoginState{}, false
-	}
-	if time.Now().After(da.ExpiresAt) {
+	case errors.Is(err, auth.ErrDeviceLoginExpired):
 		h.renderDevice(c, http.StatusGone, devicePageData{Step: "done", Outcome: "unusable", Device: viewOf(da),
 			Message: "This code has expired. Run moby auth login on your device again to get a new one."})
+		return da, workflows.DeviceLoginState{}, false
+	case err != nil:
+		h.deviceUnavailable(c, err)
 		return da, workflows.DeviceLoginState{}, false
 	}
 	st, err := h.deviceState(ctx, da)
@@ -555,35 +421,9 @@ func (h *handlers) lookupUserCode(c *gin.Context, g *userCodeGuesses, raw string
 
 // deviceState queries the workflow; a closed workflow reports how it ended.
 func (h *handlers) deviceState(ctx context.Context, da models.DeviceAuthorization) (workflows.DeviceLoginState, error) {
-	if h.d.Temporal == nil {
-		return workflows.DeviceLoginState{}, errors.New("temporal is not configured")
-	}
-	ctx, cancel := context.WithTimeout(ctx, devicePollTimeout)
+	ctx, cancel := context.WithTimeout(ctx, devicePageTimeout)
 	defer cancel()
-	var st workflows.DeviceLoginState
-	var err error
-	// A query can fail transiently while the workflow moves between workers'
-	// caches; a person should not see an error page for that.
-	for attempt := 0; attempt < 3; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return st, errors.Join(err, ctx.Err())
-			case <-time.After(250 * time.Millisecond):
-			}
-		}
-		var v converter.EncodedValue
-		if v, err = h.d.Temporal.QueryWorkflow(ctx, da.WorkflowID, "", workflows.QueryState); err == nil {
-			return st, v.Get(&st)
-		}
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			// Gone from Temporal (past retention): long over.
-			return workflows.DeviceLoginState{Status: workflows.DeviceLoginExpired}, nil
-		}
-		slog.WarnContext(ctx, "device: query state", "workflow_id", da.WorkflowID, "attempt", attempt+1, "error", err)
-	}
-	return st, err
+	return h.wf.DeviceLoginState(ctx, da.DeviceCodeHash)
 }
 
 // decidedPage explains a login that is no longer waiting, from the point of

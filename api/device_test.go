@@ -27,7 +27,6 @@ import (
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
-	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -72,14 +71,17 @@ func newDeviceServer(t *testing.T, db *gorm.DB, env map[string]string) *deviceSe
 	if env == nil {
 		env = map[string]string{}
 	}
+	if _, set := env["MOBAYILO_SANDBOX"]; !set {
+		env["MOBAYILO_SANDBOX"] = "true" // the sandbox, unless a test asks for live
+	}
 	env["PUBLIC_BASE_URL"] = s.URL
 	env["TEMPORAL_TASK_QUEUE"] = queue
 	cfg, err := config.Load(env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Config.Handler = api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Temporal: tc,
-		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led})
+	s.Config.Handler = api.New(deps(cfg, db, api.Deps{Temporal: tc,
+		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led}))
 	s.oauth = oauth2.Config{ClientID: "moby", Endpoint: oauth2.Endpoint{
 		DeviceAuthURL: s.URL + "/api/cli/device/code",
 		TokenURL:      s.URL + "/api/cli/device/token",

@@ -14,6 +14,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
+	"github.com/mobayilo/mobayilo/workflows"
 )
 
 // ErrorBody is the JSON shape of every API error:
@@ -65,8 +66,10 @@ func statusFor(err error) (int, string) {
 		return http.StatusConflict, "no_card"
 	case errors.Is(err, autotopup.ErrUnknownTestCard):
 		return http.StatusUnprocessableEntity, "unknown_test_card"
-	case errors.Is(err, autotopup.ErrNotRunning):
+	case errors.Is(err, workflows.ErrNotRunning):
 		return http.StatusNotFound, "not_running"
+	case errors.Is(err, workflows.ErrUnavailable):
+		return http.StatusServiceUnavailable, "workflows_unavailable"
 	case errors.Is(err, ledger.ErrInsufficientFunds):
 		return http.StatusPaymentRequired, "insufficient_funds"
 	case errors.Is(err, ledger.ErrIdempotencyConflict):

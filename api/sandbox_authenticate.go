@@ -31,6 +31,9 @@ import (
 // right one it is a 404 and nothing is delivered.
 
 func (h *handlers) registerSandboxAuthenticate(r gin.IRouter) {
+	if !h.d.Config.Sandbox {
+		return // live: no /sandbox route exists, so each is a 404
+	}
 	g := r.Group(providers.SandboxAuthenticatePath, h.sandboxOnly())
 	g.GET(":pi", h.sandboxAuthenticatePage)
 	g.POST(":pi", h.sandboxAuthenticate)
@@ -139,13 +142,9 @@ func (h *handlers) sandboxAuthenticate(c *gin.Context) {
 // awaitPaymentEvent waits (bounded by ctx) until the workflow has handled
 // the event, so the next page shows the result.
 func (h *handlers) awaitPaymentEvent(ctx context.Context, accountID int64, eventID string) {
-	if h.d.Temporal == nil {
-		return
-	}
 	for {
-		var st workflows.AutoTopUpState
-		v, err := h.d.Temporal.QueryWorkflow(ctx, workflows.AutoTopUpWorkflowID(accountID), "", workflows.QueryState)
-		if err == nil && v.Get(&st) == nil && st.LastPaymentEvent == eventID {
+		st, err := h.wf.AutoTopUpState(ctx, accountID)
+		if errors.Is(err, workflows.ErrUnavailable) || (err == nil && st.LastPaymentEvent == eventID) {
 			return
 		}
 		select {

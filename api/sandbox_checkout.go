@@ -35,15 +35,19 @@ import (
 const sandboxSettleWait = 10 * time.Second
 
 func (h *handlers) registerSandboxCheckout(r gin.IRouter) {
+	if !h.d.Config.Sandbox {
+		return // live: no /sandbox route exists, so each is a 404
+	}
 	g := r.Group(providers.SandboxCheckoutPath, h.sandboxOnly())
 	g.GET(":session", h.sandboxCheckoutPage)
 	g.POST(":session", h.sandboxCheckoutPay)
 }
 
-// sandboxOnly hides the sandbox when Stripe is live.
+// sandboxOnly hides the payment sandbox when Stripe is live (a `mobayilo
+// dev` run with Stripe test keys).
 func (h *handlers) sandboxOnly() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if h.d.Config.StripeLive() {
+		if !h.d.Config.SandboxStripe() {
 			web.NotFound(h.d.Pages)(c)
 			c.Abort()
 			return
@@ -202,10 +206,8 @@ func (h *handlers) sandboxCheckoutPay(c *gin.Context) {
 		h.renderSandbox(c, http.StatusBadGateway, t, "The sandbox could not deliver the payment event; try again.")
 		return
 	}
-	if h.d.Temporal != nil {
-		// Wait for the workflow so the next page shows the new balance.
-		_ = h.d.Temporal.GetWorkflow(ctx, workflows.TopUpWorkflowID(t.ID), "").Get(ctx, nil)
-	}
+	// Wait for the workflow so the next page shows the new balance.
+	_ = h.wf.WaitTopUp(ctx, t.ID)
 	c.Redirect(http.StatusSeeOther, back)
 }
 
@@ -286,9 +288,7 @@ func (h *handlers) sandboxCheckoutSaveCard(c *gin.Context) {
 		h.renderSandboxSetup(c, http.StatusBadGateway, cs, "The sandbox could not deliver the event; try again.")
 		return
 	}
-	if h.d.Temporal != nil {
-		// Wait for the workflow so the Auto top-up page shows the card.
-		_ = h.d.Temporal.GetWorkflow(ctx, workflows.SaveCardWorkflowID(cs.ID), "").Get(ctx, nil)
-	}
+	// Wait for the workflow so the Auto top-up page shows the card.
+	_ = h.wf.WaitSaveCard(ctx, cs.ID)
 	c.Redirect(http.StatusSeeOther, back)
 }

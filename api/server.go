@@ -13,29 +13,40 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
-	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/internal/auth"
+	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/ratelimit"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/web"
+	"github.com/mobayilo/mobayilo/workflows"
 )
 
-// Deps is what the API needs. Temporal may be nil in tests that do not
-// touch workflows; /readyz then reports it as not configured.
+// Deps is what the API needs: the domain services it calls (the handlers
+// never see the database itself; internal/app builds these on one) and
+// the edges. Temporal may be nil in tests that do not touch workflows;
+// /readyz then reports it as not configured.
 type Deps struct {
-	Config   config.Config
-	DB       *gorm.DB
-	Rates    *rates.Cache
+	Config     config.Config
+	Rates      *rates.Cache
+	Auth       *auth.Service
+	Identity   *identity.Service
+	Ledger     *ledger.Service
+	Credits    *credits.Service
+	AutoTopUps *autotopup.Service
+	// Limits counts rate limits in the shared database.
+	Limits *ratelimit.Limits
+	// PingDB checks the database for /readyz.
+	PingDB func(context.Context) error
+
 	Temporal client.Client
 	Pages    *web.Renderer
 	Log      *slog.Logger
-	Auth     *auth.Service
-	Identity *identity.Service
-	Ledger   *ledger.Service
 	// Mailbox is the dev mailbox shown at /dev/mail; nil when SMTP_URL is set.
 	Mailbox *mail.Mailbox
 }
@@ -53,7 +64,10 @@ func New(d Deps) *gin.Engine {
 	_ = r.SetTrustedProxies(d.Config.TrustedProxies)
 	r.Use(requestID(), accessLog(d.Log), recoverer(d.Pages), securityHeaders())
 
-	h := &handlers{d: d}
+	if d.Config.Sandbox && d.Pages != nil {
+		d.Pages = d.Pages.WithSandboxBanner()
+	}
+	h := &handlers{d: d, wf: workflows.NewClient(d.Temporal, workflows.OptionsFrom(d.Config))}
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
 
@@ -87,7 +101,12 @@ func New(d Deps) *gin.Engine {
 	return r
 }
 
-type handlers struct{ d Deps }
+// handlers serve every route. wf is the one way they start, signal,
+// update and query workflows.
+type handlers struct {
+	d  Deps
+	wf *workflows.Client
+}
 
 func requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -172,16 +191,14 @@ func (h *handlers) readyz(c *gin.Context) {
 	defer cancel()
 	checks := gin.H{}
 	ok := true
-	if sqlDB, err := h.d.DB.DB(); err != nil {
+	if err := h.d.PingDB(ctx); err != nil {
 		checks["database"], ok = err.Error(), false
-	} else if err := sqlDB.PingContext(ctx); err != nil {
-		checks["database"], ok = "unreachable: "+err.Error(), false
 	} else {
 		checks["database"] = "ok"
 	}
 	if h.d.Temporal == nil {
 		checks["temporal"], ok = "not configured", false
-	} else if _, err := h.d.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+	} else if err := h.wf.CheckHealth(ctx); err != nil {
 		checks["temporal"], ok = "unreachable: "+err.Error(), false
 	} else {
 		checks["temporal"] = "ok"

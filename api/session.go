@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/ulule/limiter/v3"
 
 	"github.com/mobayilo/mobayilo/internal/auth"
-	"github.com/mobayilo/mobayilo/internal/ratelimit"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -162,50 +160,4 @@ func csrf(marketingOrigin string) gin.HandlerFunc {
 		}
 		c.Next()
 	}
-}
-
-// limit applies a rate limit whose counters live in the database, shared
-// by every API process. key picks what is counted (IP, account, token…);
-// an empty key skips the limit.
-func (h *handlers) limit(name string, n int64, per time.Duration, key func(*gin.Context) string) gin.HandlerFunc {
-	l := ratelimit.New(h.d.DB, name, n, per)
-	return func(c *gin.Context) {
-		k := key(c)
-		if k == "" {
-			c.Next()
-			return
-		}
-		res, err := l.Get(c.Request.Context(), k)
-		if err != nil {
-			abortWithError(c, err)
-			return
-		}
-		if res.Reached {
-			tooMany(c, res)
-			return
-		}
-		c.Next()
-	}
-}
-
-// tooMany answers 429 with Retry-After.
-func tooMany(c *gin.Context, res limiter.Context) {
-	secs := time.Until(time.Unix(res.Reset, 0)).Seconds()
-	if secs < 1 {
-		secs = 1
-	}
-	retry := int64(secs + 0.999)
-	c.Header("Retry-After", itoa(retry))
-	abortWithError(c, &requestError{status: http.StatusTooManyRequests, code: "rate_limited",
-		message: "too many requests; retry after " + itoa(retry) + " seconds"})
-}
-
-// Keys for limit.
-func byIP(c *gin.Context) string { return "ip:" + c.ClientIP() }
-
-func byUser(c *gin.Context) string {
-	if p, ok := principal(c); ok {
-		return "user:" + itoa(p.User.ID)
-	}
-	return ""
 }

@@ -16,14 +16,10 @@ import (
 
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/identity"
-	"github.com/mobayilo/mobayilo/internal/ratelimit"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 	"github.com/mobayilo/mobayilo/workflows"
@@ -49,10 +45,10 @@ const (
 // out, the dev mailbox and the subscriber API.
 func (h *handlers) registerSignIn(r gin.IRouter) {
 	perIP := func(name string, n int64) gin.HandlerFunc {
-		return h.signinLimit(name, n, 10*time.Minute, byIP)
+		return h.limit(name, n, 10*time.Minute, byIP, h.signinLimits())
 	}
 	perEmail := func(name string) gin.HandlerFunc {
-		return h.signinLimit(name, signInPerEmail, 15*time.Minute, byFormEmail)
+		return h.limit(name, signInPerEmail, 15*time.Minute, byFormEmail, h.signinLimits())
 	}
 	small := signinBodyLimit(signInFormBodyLimit)
 
@@ -61,7 +57,7 @@ func (h *handlers) registerSignIn(r gin.IRouter) {
 	r.GET("/signin/password", h.passwordSignInPage)
 	r.POST("/signin/password", small, perIP("password-signin-ip", signInPerIP), perEmail("password-signin-email"), h.passwordSignIn)
 	r.GET("/signup", h.signUpPage)
-	r.POST("/signup", small, h.signinLimit("signup-ip", signUpPerIPPerHour, time.Hour, byIP), perEmail("signup-email"), h.signUp)
+	r.POST("/signup", small, h.limit("signup-ip", signUpPerIPPerHour, time.Hour, byIP, h.signinLimits()), perEmail("signup-email"), h.signUp)
 	r.GET(activities.MagicLinkPath, h.magicLinkPage)
 	r.POST(activities.MagicLinkPath, small, perIP("link-redeem-ip", linkRedeemsPerIP), h.redeemMagicLink)
 	r.GET("/password/reset", h.passwordResetPage)
@@ -210,25 +206,7 @@ func (h *handlers) checkEmail(c *gin.Context, kind, email, next string) {
 // link within workflows.LoginLinkDedupWindow share one workflow ID, so a
 // double submit mails once; finding that workflow is not an error.
 func (h *handlers) sendLoginLink(ctx context.Context, kind activities.LinkKind, u models.User, next string) error {
-	if h.d.Temporal == nil {
-		return errors.New("send login link: Temporal is not configured")
-	}
-	opts := client.StartWorkflowOptions{
-		ID:        workflows.LoginLinkWorkflowID(string(kind), u.ID, time.Now()),
-		TaskQueue: h.d.Config.TemporalTaskQueue,
-		// A failed run (never a sent one) may be retried within the window.
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowExecutionTimeout: 2 * workflows.LoginLinkDeliveryWindow,
-	}
-	_, err := h.d.Temporal.ExecuteWorkflow(ctx, opts, workflows.NameSendLoginLink, workflows.SendLoginLinkInput{
-		Kind: kind, UserID: u.ID, Email: u.Email, BaseURL: h.d.Config.PublicBaseURL, Next: next,
-	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
-		return fmt.Errorf("start %s: %w", workflows.NameSendLoginLink, err)
-	}
-	return nil
+	return h.wf.StartSendLoginLink(ctx, workflows.SendLoginLinkInput{Kind: kind, UserID: u.ID, Email: u.Email, Next: next}, time.Now())
 }
 
 // ---- Magic links ----
@@ -684,33 +662,14 @@ func (h *handlers) subscribe(c *gin.Context) {
 
 // ---- Helpers ----
 
-// signinLimit is handlers.limit for the sign-in forms: over the limit a
-// person gets a page (with Retry-After) rather than JSON.
-func (h *handlers) signinLimit(name string, n int64, per time.Duration, key func(*gin.Context) string) gin.HandlerFunc {
-	l := ratelimit.New(h.d.DB, name, n, per)
-	return func(c *gin.Context) {
-		k := key(c)
-		if k == "" {
-			c.Next()
-			return
-		}
-		res, err := l.Get(c.Request.Context(), k)
-		if err != nil {
-			h.signinFailed(c, err, nil)
-			c.Abort()
-			return
-		}
-		if !res.Reached {
-			c.Next()
-			return
-		}
-		secs := int64(time.Until(time.Unix(res.Reset, 0)).Seconds() + 0.999)
-		if secs < 1 {
-			secs = 1
-		}
-		c.Header("Retry-After", itoa(secs))
-		h.signinRender(c, http.StatusTooManyRequests, "slow_down", "Too many attempts", struct{ Wait string }{waitWords(secs)})
-		c.Abort()
+// signinLimits answers the sign-in forms' limits with a page (the
+// request's Retry-After is already set) rather than JSON.
+func (h *handlers) signinLimits() limitAnswer {
+	return limitAnswer{
+		over: func(c *gin.Context, retry int64) {
+			h.signinRender(c, http.StatusTooManyRequests, "slow_down", "Too many attempts", struct{ Wait string }{waitWords(retry)})
+		},
+		failed: func(c *gin.Context, err error) { h.signinFailed(c, err, nil) },
 	}
 }
 

@@ -31,7 +31,6 @@ import (
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
-	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -80,13 +79,16 @@ func newSigninServer(t *testing.T, db *gorm.DB, env map[string]string) *signinSe
 	if env == nil {
 		env = map[string]string{}
 	}
+	if _, set := env["MOBAYILO_SANDBOX"]; !set {
+		env["MOBAYILO_SANDBOX"] = "true" // the sandbox, unless a test asks for live
+	}
 	env["PUBLIC_BASE_URL"] = s.URL
 	env["TEMPORAL_TASK_QUEUE"] = queue
 	if s.cfg, err = config.Load(env); err != nil {
 		t.Fatal(err)
 	}
-	s.Config.Handler = api.New(api.Deps{Config: s.cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Temporal: tc, Pages: pages,
-		Log: slog.New(slog.NewTextHandler(s.log, nil)), Auth: s.auth, Identity: s.ids, Ledger: led, Mailbox: s.mailbox})
+	s.Config.Handler = api.New(deps(s.cfg, db, api.Deps{Temporal: tc, Pages: pages,
+		Log: slog.New(slog.NewTextHandler(s.log, nil)), Auth: s.auth, Identity: s.ids, Ledger: led, Mailbox: s.mailbox}))
 	return s
 }
 
@@ -1183,11 +1185,11 @@ func TestDevMail_IsA404WithSMTPOrOffLocalhostForNonOperators(t *testing.T) {
 	au, ids := auth.New(db), identity.New(db, led)
 	remote := "127.0.0.1:5555"
 	serve := func(base string, box *mail.Mailbox, cookie string) int {
-		cfg, err := config.Load(map[string]string{"PUBLIC_BASE_URL": base})
+		cfg, err := config.Load(map[string]string{"MOBAYILO_SANDBOX": "true", "PUBLIC_BASE_URL": base})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, time.Minute), Pages: pages, Auth: au, Identity: ids, Ledger: led, Mailbox: box})
+		h := api.New(deps(cfg, db, api.Deps{Pages: pages, Auth: au, Identity: ids, Ledger: led, Mailbox: box}))
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "/dev/mail", nil)
 		req.RemoteAddr = remote

@@ -20,7 +20,6 @@ import (
 	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/providers"
-	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -35,8 +34,8 @@ func (s *creditsServer) withTemporal(tc client.Client) *httptest.Server {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(api.Deps{Config: s.cfg, DB: s.db, Rates: rates.NewCache(s.db, time.Minute), Temporal: tc,
-		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: s.ledger}))
+	srv := httptest.NewServer(api.New(deps(s.cfg, s.db, api.Deps{Temporal: tc,
+		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: s.ledger})))
 	s.t.Cleanup(srv.Close)
 	return srv
 }

@@ -12,9 +12,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/stripe/stripe-go/v76"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/providers"
@@ -148,10 +145,9 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 	}
 	signal := workflows.CheckoutEvent{EventID: ev.ID, Type: string(ev.Type), SessionID: obj.ID,
 		PaymentIntentID: expandableID(obj.PaymentIntent), PaymentStatus: obj.PaymentStatus}
-	err = h.d.Temporal.SignalWorkflow(ctx, workflows.TopUpWorkflowID(t.ID), "", workflows.SignalTopUpCheckoutEvent, signal)
-	var nf *serviceerror.NotFound
+	err = h.wf.SignalTopUpCheckoutEvent(ctx, t.ID, signal)
 	switch {
-	case errors.As(err, &nf):
+	case errors.Is(err, workflows.ErrNotRunning):
 		// The workflow has closed. A payment reported now was still taken:
 		// credit it through its own workflow (keyed by the PaymentIntent,
 		// so a payment TopUp already credited is not credited again).
@@ -161,12 +157,8 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 			ack(false, "top-up workflow already closed")
 			return
 		}
-		_, err := h.d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: workflows.LateTopUpWorkflowID(signal.PaymentIntentID), TaskQueue: h.d.Config.TemporalTaskQueue,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		}, workflows.CreditLateTopUp, workflows.CreditLateTopUpInput{TopUpID: t.ID, PaymentIntentID: signal.PaymentIntentID})
-		var started *serviceerror.WorkflowExecutionAlreadyStarted
-		if err != nil && !errors.As(err, &started) {
+		err := h.wf.StartCreditLateTopUp(ctx, workflows.CreditLateTopUpInput{TopUpID: t.ID, PaymentIntentID: signal.PaymentIntentID})
+		if err != nil {
 			// Not recorded: Stripe's retry is handled.
 			abortWithError(c, fmt.Errorf("credit late payment of top-up %s: %w", t.ID, err))
 			return

@@ -132,3 +132,17 @@ func IsUniqueViolation(err error) bool {
 	}
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
+
+// Ping returns a check that db answers, for readiness probes.
+func Ping(db *gorm.DB) func(context.Context) error {
+	return func(ctx context.Context) error {
+		sqlDB, err := db.DB()
+		if err != nil {
+			return err
+		}
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return fmt.Errorf("unreachable: %w", err)
+		}
+		return nil
+	}
+}

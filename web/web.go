@@ -33,6 +33,9 @@ type Page struct {
 	// Viewer is the signed-in person, nil when nobody is signed in.
 	Viewer *Viewer
 	Data   any
+	// Sandbox shows the sandbox banner; the Renderer sets it on every page
+	// of a deployment in sandbox mode.
+	Sandbox bool
 }
 
 // Link is a labelled link to a page of ours.
@@ -78,7 +81,16 @@ func newTab(nav, key, label, icon string) tab {
 
 // Renderer renders the pages parsed once by New.
 type Renderer struct {
-	pages map[string]*template.Template
+	pages   map[string]*template.Template
+	sandbox bool
+}
+
+// WithSandboxBanner returns a Renderer that marks every page it renders as
+// the sandbox's, so nobody mistakes test money for real.
+func (r *Renderer) WithSandboxBanner() *Renderer {
+	c := *r
+	c.sandbox = true
+	return &c
 }
 
 // New parses the layout and every page. It fails if any template does not
@@ -117,7 +129,7 @@ func New() (*Renderer, error) {
 		// A trial run catches what parsing cannot, such as a link to a
 		// static file that is not embedded. Data is nil here: pages read it
 		// inside {{with .Data}}.
-		if err := t.ExecuteTemplate(io.Discard, "layout.html", Page{Title: "check", Nav: "dial", CSRFToken: "check", Flash: "check", RequestID: "check"}); err != nil {
+		if err := t.ExecuteTemplate(io.Discard, "layout.html", Page{Title: "check", Nav: "dial", CSRFToken: "check", Flash: "check", RequestID: "check", Sandbox: true}); err != nil {
 			return nil, fmt.Errorf("web: render %s: %w", name, err)
 		}
 		rd.pages[name] = t
@@ -133,6 +145,7 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 	if !ok {
 		return fmt.Errorf("web: no page named %q", name)
 	}
+	p.Sandbox = p.Sandbox || r.sandbox
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)

@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mobayilo/mobayilo/activities"
-	"github.com/mobayilo/mobayilo/internal/providers"
 )
 
 // AutoTopUp payment states, as set in MobayiloPaymentState and reported by
@@ -26,8 +25,10 @@ const (
 
 // AutoTopUpNeedsAttentionQuery is the visibility query that finds every
 // auto top-up waiting for a human: the admin page runs it and the RUNBOOK
-// documents it.
-const AutoTopUpNeedsAttentionQuery = `WorkflowType="AutoTopUp" AND ExecutionStatus="Running" AND MobayiloPaymentState IN ("failed","needs_authentication")`
+// documents it (as WorkflowType="AutoTopUp" AND ExecutionStatus="Running"
+// AND MobayiloPaymentState IN ("failed","needs_authentication")).
+var AutoTopUpNeedsAttentionQuery = fmt.Sprintf(`WorkflowType=%q AND ExecutionStatus="Running" AND %s IN (%q,%q)`,
+	NameAutoTopUp, AttrPaymentState.GetName(), AutoTopUpFailed, AutoTopUpNeedsAuthentication)
 
 // Defaults for the knobs in AutoTopUpInput.
 const (
@@ -421,23 +422,23 @@ func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
 		if err := w.setState(ctx, AutoTopUpCharging, "charging the saved card"); err != nil {
 			return err
 		}
-		var res providers.ChargeResult
+		var res activities.ChargeResult
 		w.st.Events++
 		err := workflow.ExecuteActivity(actx, a.ChargeAutoTopUp, activities.ChargeAutoTopUpInput{AttemptID: attemptID, AccountID: w.st.AccountID, AmountCents: chk.AmountCents}).Get(ctx, &res)
 		if err != nil {
 			// The provider stayed unreachable through every activity retry,
 			// or there is no card: a failure for a human to look at.
-			w.record(ctx, attemptID, chk.AmountCents, providers.ChargeResult{Outcome: "error", Message: errorMessage(err)})
+			w.record(ctx, attemptID, chk.AmountCents, activities.ChargeResult{Outcome: "error", Message: errorMessage(err)})
 			return w.fail(ctx, AutoTopUpFailed, activities.NoticeDeclined, errorMessage(err), false, try == 1)
 		}
 		w.record(ctx, attemptID, chk.AmountCents, res)
 		switch res.Outcome {
-		case providers.ChargeSucceeded:
+		case activities.ChargeSucceeded:
 			return w.credit(ctx, attemptID, chk.AmountCents, res.PaymentIntentID)
-		case providers.ChargeNeedsAuthentication:
+		case activities.ChargeNeedsAuthentication:
 			w.st.AuthAttemptID, w.st.AuthPaymentIntentID, w.st.AuthAmountCents, w.st.AuthRound, w.st.AuthConfirmed = attemptID, res.PaymentIntentID, chk.AmountCents, 1, 0
 			return w.fail(ctx, AutoTopUpNeedsAuthentication, activities.NoticeNeedsAuthentication, declineText(res), false, true)
-		case providers.ChargeHardDecline:
+		case activities.ChargeHardDecline:
 			return w.fail(ctx, AutoTopUpFailed, activities.NoticeDeclined, declineText(res), false, try == 1)
 		}
 		// Soft decline: tell the owner at the first one, then back off.
@@ -534,7 +535,7 @@ func (w *autoTopUp) approve(ctx workflow.Context) (AutoTopUpApproval, error) {
 		StartToCloseTimeout: autoTopUpApproveStartToClose,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: autoTopUpApproveMaxAttempts},
 	})
-	var res providers.ConfirmResult
+	var res activities.ConfirmResult
 	err := workflow.ExecuteActivity(actx, a.ApproveAutoTopUp, activities.ApproveAutoTopUpInput{AttemptID: out.AttemptID, AccountID: w.st.AccountID,
 		PaymentIntentID: out.PaymentIntentID, Round: round, ReturnURL: w.in.BaseURL + "/autotopup?done=approved"}).Get(ctx, &res)
 	if err != nil {
@@ -542,15 +543,15 @@ func (w *autoTopUp) approve(ctx workflow.Context) (AutoTopUpApproval, error) {
 	}
 	out.RedirectURL = res.RedirectURL
 	switch res.Outcome {
-	case providers.ChargeSucceeded:
+	case activities.ChargeSucceeded:
 		out.Succeeded = true
 		w.approved.SendAsync(PaymentIntentEvent{EventID: fmt.Sprintf("approve-%s-%d", out.AttemptID, round), Type: EventPaymentIntentSucceeded,
 			PaymentIntentID: out.PaymentIntentID, AttemptID: out.AttemptID})
-	case providers.ChargeNeedsAuthentication:
+	case activities.ChargeNeedsAuthentication:
 		w.st.AuthConfirmed = round
 		w.st.NextAction = "wait for the bank's answer to the owner's authentication; never retried automatically"
 	default:
-		out.Declined = declineText(providers.ChargeResult{Outcome: res.Outcome, DeclineCode: res.DeclineCode, Message: res.Message})
+		out.Declined = declineText(activities.ChargeResult{Outcome: res.Outcome, DeclineCode: res.DeclineCode, Message: res.Message})
 		w.st.LastError = out.Declined
 		if w.st.AuthAttemptID == out.AttemptID && w.st.AuthRound == round {
 			w.st.AuthRound++
@@ -602,7 +603,7 @@ func (w *autoTopUp) onPayment(ctx workflow.Context, ev PaymentIntentEvent) error
 		}
 		for i := range w.st.Attempts {
 			if w.st.Attempts[i].AttemptID == ev.AttemptID {
-				w.st.Attempts[i].Outcome, w.st.Attempts[i].PaymentIntentID = string(providers.ChargeSucceeded), ev.PaymentIntentID
+				w.st.Attempts[i].Outcome, w.st.Attempts[i].PaymentIntentID = string(activities.ChargeSucceeded), ev.PaymentIntentID
 			}
 		}
 		if ev.AttemptID == w.st.AuthAttemptID {
@@ -761,7 +762,7 @@ func (w *autoTopUp) rollDay(ctx workflow.Context) {
 	}
 }
 
-func (w *autoTopUp) record(ctx workflow.Context, attemptID string, amount int64, res providers.ChargeResult) {
+func (w *autoTopUp) record(ctx workflow.Context, attemptID string, amount int64, res activities.ChargeResult) {
 	w.st.Attempts = append(w.st.Attempts, AutoTopUpAttempt{AttemptID: attemptID, AmountCents: amount, Outcome: string(res.Outcome),
 		DeclineCode: res.DeclineCode, PaymentIntentID: res.PaymentIntentID, At: workflow.Now(ctx)})
 	if n := len(w.st.Attempts); n > autoTopUpKeptAttempts {
@@ -804,7 +805,7 @@ func (w *autoTopUp) upsert(ctx workflow.Context) error {
 	return workflow.UpsertTypedSearchAttributes(ctx, ups...)
 }
 
-func declineText(r providers.ChargeResult) string {
+func declineText(r activities.ChargeResult) string {
 	if r.Message != "" && r.DeclineCode != "" {
 		return fmt.Sprintf("%s: %s", r.DeclineCode, r.Message)
 	}

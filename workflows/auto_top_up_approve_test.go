@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/mobayilo/mobayilo/activities"
-	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/workflows"
 )
 
@@ -68,7 +67,7 @@ func succeeded(eventID, attempt string, cents int64) workflows.PaymentIntentEven
 
 func TestAutoTopUp_ApprovedOnSessionThenPaidCreditsExactlyOnce(t *testing.T) {
 	w := newWallet()
-	w.card = providers.ChargeNeedsAuthentication
+	w.card = activities.ChargeNeedsAuthentication
 	var approved approval
 	var during workflows.AutoTopUpState
 	creditedDuring := -1
@@ -107,7 +106,7 @@ func TestAutoTopUp_ApprovedOnSessionThenPaidCreditsExactlyOnce(t *testing.T) {
 
 func TestAutoTopUp_PaidAtOnceOnApprovalCreditsOnceEvenWithTheWebhook(t *testing.T) {
 	w := newWallet()
-	w.card, w.confirm = providers.ChargeNeedsAuthentication, providers.ChargeSucceeded
+	w.card, w.confirm = activities.ChargeNeedsAuthentication, activities.ChargeSucceeded
 	var approved *approval
 	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
 		w.debitAt(env, 0, 0)
@@ -127,7 +126,7 @@ func TestAutoTopUp_PaidAtOnceOnApprovalCreditsOnceEvenWithTheWebhook(t *testing.
 
 func TestAutoTopUp_FailedAuthenticationKeepsWaitingAndNeverCharges(t *testing.T) {
 	w := newWallet()
-	w.card = providers.ChargeNeedsAuthentication
+	w.card = activities.ChargeNeedsAuthentication
 	var after workflows.AutoTopUpState
 	var before workflows.AutoTopUpState
 	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
@@ -235,7 +234,7 @@ func TestAutoTopUp_PaymentCarriedAcrossContinueAsNewIsCredited(t *testing.T) {
 // canceled before the new card is charged, so the owner cannot pay both.
 func TestAutoTopUp_NewCardCancelsTheChargeWaitingForApprovalFirst(t *testing.T) {
 	w := newWallet()
-	w.card = providers.ChargeNeedsAuthentication
+	w.card = activities.ChargeNeedsAuthentication
 	var approvedLater *approval
 	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
 		w.debitAt(env, 0, 0)
@@ -243,7 +242,7 @@ func TestAutoTopUp_NewCardCancelsTheChargeWaitingForApprovalFirst(t *testing.T) 
 			if len(w.releases) != 0 {
 				t.Error("released before any new charge")
 			}
-			w.card = providers.ChargeSucceeded
+			w.card = activities.ChargeSucceeded
 			env.SignalWorkflow(workflows.SignalAutoTopUpCardUpdated, nil)
 		}, time.Hour)
 		approvedLater = w.approveAt(env, 2*time.Hour)
@@ -267,11 +266,11 @@ func TestAutoTopUp_NewCardCancelsTheChargeWaitingForApprovalFirst(t *testing.T) 
 // new card is not charged.
 func TestAutoTopUp_ChargeWaitingForApprovalPaidMeanwhileIsCreditedNotChargedAgain(t *testing.T) {
 	w := newWallet()
-	w.card, w.paidMeanwhile = providers.ChargeNeedsAuthentication, true
+	w.card, w.paidMeanwhile = activities.ChargeNeedsAuthentication, true
 	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
 		w.debitAt(env, 0, 0)
 		env.RegisterDelayedCallback(func() {
-			w.card = providers.ChargeSucceeded
+			w.card = activities.ChargeSucceeded
 			env.SignalWorkflow(workflows.SignalAutoTopUpCardUpdated, nil)
 		}, time.Hour)
 		// Stripe's own event for it arrives too.
@@ -319,7 +318,7 @@ func TestAutoTopUp_StripesEventForAnOffSessionSuccessCountsNothingTwice(t *testi
 // never be paid alongside it.
 func TestAutoTopUp_ClosingAfterTheFailureWaitCancelsTheChargeWaitingForApproval(t *testing.T) {
 	w := newWallet()
-	w.card = providers.ChargeNeedsAuthentication
+	w.card = activities.ChargeNeedsAuthentication
 	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
 		w.debitAt(env, 0, 0)
 	})
@@ -335,7 +334,7 @@ func TestAutoTopUp_ClosingAfterTheFailureWaitCancelsTheChargeWaitingForApproval(
 // finds it paid, it is credited, and the workflow does not close failed.
 func TestAutoTopUp_ChargePaidAsTheFailureWaitEndsIsCredited(t *testing.T) {
 	w := newWallet()
-	w.card, w.paidMeanwhile = providers.ChargeNeedsAuthentication, true
+	w.card, w.paidMeanwhile = activities.ChargeNeedsAuthentication, true
 	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
 		w.debitAt(env, 0, 0)
 	})
@@ -351,7 +350,7 @@ func TestAutoTopUp_ChargePaidAsTheFailureWaitEndsIsCredited(t *testing.T) {
 // keeps the workflow open for another wait instead of leaving it behind.
 func TestAutoTopUp_AnUncancelableWaitingChargeKeepsTheWorkflowOpen(t *testing.T) {
 	w := newWallet()
-	w.card, w.releaseErrs = providers.ChargeNeedsAuthentication, 1
+	w.card, w.releaseErrs = activities.ChargeNeedsAuthentication, 1
 	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
 		w.debitAt(env, 0, 0)
 	})

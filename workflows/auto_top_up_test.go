@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mobayilo/mobayilo/activities"
-	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/workflows"
 )
 
@@ -33,8 +32,8 @@ type wallet struct {
 	maxCents  int64
 	// card decides each charge's outcome; outcomes, when set, are used in
 	// order first.
-	card     providers.ChargeOutcome
-	outcomes []providers.ChargeOutcome
+	card     activities.ChargeOutcome
+	outcomes []activities.ChargeOutcome
 	charges  []activities.ChargeAutoTopUpInput
 	chargeAt []time.Time
 	credits  map[string]int64
@@ -42,7 +41,7 @@ type wallet struct {
 	// confirms records each on-session confirmation; confirm decides its
 	// outcome (needs authentication when unset).
 	confirms []activities.ApproveAutoTopUpInput
-	confirm  providers.ChargeOutcome
+	confirm  activities.ChargeOutcome
 	// releases records each cancellation of a charge waiting for approval;
 	// paidMeanwhile makes them find it paid.
 	releases      []activities.ReleaseAutoTopUpInput
@@ -56,7 +55,7 @@ type wallet struct {
 
 func newWallet() *wallet {
 	return &wallet{balance: 100, enabled: true, threshold: 200, amount: 2000, maxCount: 3, maxCents: 6000,
-		card: providers.ChargeSucceeded, credits: map[string]int64{}}
+		card: activities.ChargeSucceeded, credits: map[string]int64{}}
 }
 
 // run executes AutoTopUp with the fake wallet; setup schedules signals.
@@ -71,20 +70,20 @@ func (w *wallet) run(t *testing.T, in workflows.AutoTopUpInput, setup func(env *
 		return activities.AutoTopUpCheck{Enabled: w.enabled, HasCard: true, AvailableCents: w.balance, ThresholdCents: w.threshold,
 			AmountCents: w.amount, DailyMaxCount: w.maxCount, DailyMaxCents: w.maxCents}, nil
 	})
-	env.OnActivity(a.ChargeAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChargeAutoTopUpInput) (providers.ChargeResult, error) {
+	env.OnActivity(a.ChargeAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChargeAutoTopUpInput) (activities.ChargeResult, error) {
 		w.charges = append(w.charges, in)
 		w.chargeAt = append(w.chargeAt, env.Now())
 		out := w.card
 		if len(w.outcomes) > 0 {
 			out, w.outcomes = w.outcomes[0], w.outcomes[1:]
 		}
-		res := providers.ChargeResult{PaymentIntentID: "pi_" + in.AttemptID, Outcome: out}
+		res := activities.ChargeResult{PaymentIntentID: "pi_" + in.AttemptID, Outcome: out}
 		switch out {
-		case providers.ChargeHardDecline:
+		case activities.ChargeHardDecline:
 			res.DeclineCode, res.Message = "generic_decline", "Your card was declined."
-		case providers.ChargeSoftDecline:
+		case activities.ChargeSoftDecline:
 			res.DeclineCode, res.Message = "insufficient_funds", "Your card has insufficient funds."
-		case providers.ChargeNeedsAuthentication:
+		case activities.ChargeNeedsAuthentication:
 			res.DeclineCode = "authentication_required"
 		}
 		return res, nil
@@ -100,12 +99,12 @@ func (w *wallet) run(t *testing.T, in workflows.AutoTopUpInput, setup func(env *
 		w.notices = append(w.notices, in)
 		return nil
 	})
-	env.OnActivity(a.ApproveAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ApproveAutoTopUpInput) (providers.ConfirmResult, error) {
+	env.OnActivity(a.ApproveAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ApproveAutoTopUpInput) (activities.ConfirmResult, error) {
 		w.confirms = append(w.confirms, in)
-		if w.confirm == providers.ChargeSucceeded {
-			return providers.ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: providers.ChargeSucceeded}, nil
+		if w.confirm == activities.ChargeSucceeded {
+			return activities.ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: activities.ChargeSucceeded}, nil
 		}
-		return providers.ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: providers.ChargeNeedsAuthentication,
+		return activities.ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: activities.ChargeNeedsAuthentication,
 			RedirectURL: "https://bank.example/3ds/" + in.PaymentIntentID}, nil
 	})
 	env.OnActivity(a.ReleaseAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReleaseAutoTopUpInput) (bool, error) {
@@ -215,7 +214,7 @@ func TestAutoTopUp_BurstOfTwentyDebitsChargesExactlyOnce(t *testing.T) {
 
 func TestAutoTopUp_SoftDeclineIsRetriedWithBackoffThenSucceeds(t *testing.T) {
 	w := newWallet()
-	w.outcomes = []providers.ChargeOutcome{providers.ChargeSoftDecline, providers.ChargeSoftDecline, providers.ChargeSucceeded}
+	w.outcomes = []activities.ChargeOutcome{activities.ChargeSoftDecline, activities.ChargeSoftDecline, activities.ChargeSucceeded}
 	res, err := w.run(t, workflows.AutoTopUpInput{RetryBackoff: time.Hour}, func(env *testsuite.TestWorkflowEnvironment) { w.debitAt(env, 0, 0) })
 	if err != nil {
 		t.Fatalf("workflow failed: %v", err)
@@ -245,7 +244,7 @@ func TestAutoTopUp_SoftDeclineIsRetriedWithBackoffThenSucceeds(t *testing.T) {
 
 func TestAutoTopUp_SoftDeclinesRunOutIntoFailedAndTellTheOwnerOnlyOnce(t *testing.T) {
 	w := newWallet()
-	w.card = providers.ChargeSoftDecline
+	w.card = activities.ChargeSoftDecline
 	res, err := w.run(t, workflows.AutoTopUpInput{MaxTries: 3, FailureWait: 48 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
 		w.debitAt(env, 0, 0)
 		w.debitAt(env, 10*time.Hour, 10)
@@ -263,7 +262,7 @@ func TestAutoTopUp_SoftDeclinesRunOutIntoFailedAndTellTheOwnerOnlyOnce(t *testin
 
 func TestAutoTopUp_HardDeclineStopsAtOnce(t *testing.T) {
 	w := newWallet()
-	w.card = providers.ChargeHardDecline
+	w.card = activities.ChargeHardDecline
 	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
 		w.debitAt(env, 0, 0)
 		w.debitAt(env, time.Hour, 10) // later debits do not charge a dead card again
@@ -285,7 +284,7 @@ func TestAutoTopUp_HardDeclineStopsAtOnce(t *testing.T) {
 
 func TestAutoTopUp_AuthenticationRequiredWaitsForTheOwnerAndIsNeverRetried(t *testing.T) {
 	w := newWallet()
-	w.card = providers.ChargeNeedsAuthentication
+	w.card = activities.ChargeNeedsAuthentication
 	var queried workflows.AutoTopUpState
 	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: 72 * time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
 		w.debitAt(env, 0, 0)
@@ -342,11 +341,11 @@ func TestAutoTopUp_DailyCapLimitsChargesUntilTheNextDay(t *testing.T) {
 
 func TestAutoTopUp_AdminRetryAfterFailureChargesTheNewCard(t *testing.T) {
 	w := newWallet()
-	w.card = providers.ChargeHardDecline
+	w.card = activities.ChargeHardDecline
 	res, err := w.run(t, workflows.AutoTopUpInput{}, func(env *testsuite.TestWorkflowEnvironment) {
 		w.debitAt(env, 0, 0)
 		env.RegisterDelayedCallback(func() {
-			w.card = providers.ChargeSucceeded
+			w.card = activities.ChargeSucceeded
 			env.SignalWorkflow(workflows.SignalAutoTopUpRetry, nil)
 		}, 3*time.Hour)
 	})

@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mobayilo/mobayilo/activities"
-	"github.com/mobayilo/mobayilo/models"
 )
 
 // SaveCard: one workflow per card setup, an owner saving a card through
@@ -16,6 +15,15 @@ import (
 // waits for the webhook's signal or the session's expiry, and on completion
 // saves the card as the account's auto top-up card once, then tells the
 // account's AutoTopUp workflow (a failed auto top-up retries with it).
+
+// Card setup states: SaveCardResult.State, and the status the activities
+// store on the card_setups row (models.CardSetup*, the same strings).
+const (
+	CardSetupPending = "pending"
+	CardSetupSaved   = "saved"
+	CardSetupExpired = "expired"
+	CardSetupFailed  = "failed"
+)
 
 // SaveCardInput describes a card setup the API has stored.
 type SaveCardInput struct {
@@ -27,7 +35,7 @@ type SaveCardInput struct {
 
 // SaveCardResult is the setup's final state.
 type SaveCardResult struct {
-	// State is saved, expired or failed (models.CardSetup*).
+	// State is saved, expired or failed (CardSetup*).
 	State     string
 	CardBrand string
 	CardLast4 string
@@ -71,7 +79,7 @@ type saveCard struct {
 
 // SaveCard runs one card setup to a final state.
 func SaveCard(ctx workflow.Context, in SaveCardInput) (SaveCardResult, error) {
-	s := &saveCard{st: SaveCardState{SetupID: in.SetupID, AccountID: in.AccountID, State: string(models.CardSetupPending),
+	s := &saveCard{st: SaveCardState{SetupID: in.SetupID, AccountID: in.AccountID, State: CardSetupPending,
 		NextAction: "open the setup checkout session"}}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrAccountID.ValueSet(strconv.FormatInt(in.AccountID, 10))); err != nil {
 		return SaveCardResult{}, err
@@ -92,7 +100,7 @@ func SaveCard(ctx workflow.Context, in SaveCardInput) (SaveCardResult, error) {
 	err := workflow.ExecuteActivity(actx, a.CreateCardSetupCheckout, activities.CreateCardSetupCheckoutInput{SetupID: in.SetupID, BaseURL: in.BaseURL}).Get(ctx, &co)
 	if err != nil {
 		s.st.LastError = err.Error()
-		s.decide(string(models.CardSetupFailed), "checkout could not be opened")
+		s.decide(CardSetupFailed, "checkout could not be opened")
 	} else {
 		s.st.CheckoutSessionID, s.st.CheckoutURL, s.st.ExpiresAt = co.SessionID, co.URL, co.ExpiresAt
 		s.st.NextAction = "wait for the owner to save a card at checkout (webhook signal) or for the session to expire"
@@ -105,22 +113,22 @@ func SaveCard(ctx workflow.Context, in SaveCardInput) (SaveCardResult, error) {
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 20},
 	})
-	if s.outcome == string(models.CardSetupSaved) {
+	if s.outcome == CardSetupSaved {
 		s.st.NextAction = "save the card"
 		var card activities.SaveSetupCardResult
 		err := workflow.ExecuteActivity(settle, a.SaveSetupCard, activities.SaveSetupCardInput{SetupID: in.SetupID, SetupIntentID: s.st.SetupIntentID}).Get(ctx, &card)
 		if err != nil {
 			s.st.LastError = err.Error()
-			s.outcome, s.reason = string(models.CardSetupFailed), "the saved card could not be read from the payment provider"
+			s.outcome, s.reason = CardSetupFailed, "the saved card could not be read from the payment provider"
 		} else {
 			s.st.CardBrand, s.st.CardLast4 = card.Brand, card.Last4
 			s.st.NextAction = "tell auto top-up about the new card"
 			s.cardUpdated(ctx)
 		}
 	}
-	if s.outcome != string(models.CardSetupSaved) {
+	if s.outcome != CardSetupSaved {
 		if err := workflow.ExecuteActivity(settle, a.FinishCardSetup, activities.FinishCardSetupInput{SetupID: in.SetupID,
-			Status: models.CardSetupStatus(s.outcome)}).Get(ctx, nil); err != nil {
+			Status: s.outcome}).Get(ctx, nil); err != nil {
 			return SaveCardResult{}, err
 		}
 	}
@@ -138,7 +146,7 @@ func (s *saveCard) checkoutLink(ctx workflow.Context) (CheckoutLink, error) {
 		return CheckoutLink{}, err
 	}
 	if s.st.CheckoutURL == "" {
-		return CheckoutLink{}, temporal.NewApplicationError(errCheckoutFailed.Error(), "CheckoutFailed")
+		return CheckoutLink{}, temporal.NewApplicationError(checkoutFailedMessage, errTypeCheckoutFailed)
 	}
 	return CheckoutLink{URL: s.st.CheckoutURL, SessionID: s.st.CheckoutSessionID, ExpiresAt: s.st.ExpiresAt}, nil
 }
@@ -159,7 +167,7 @@ func (s *saveCard) await(ctx workflow.Context, deadline time.Time) {
 			s.onEvent(ev)
 		})
 		sel.AddFuture(timer, func(workflow.Future) {
-			s.decide(string(models.CardSetupExpired), "setup checkout expired without a card")
+			s.decide(CardSetupExpired, "setup checkout expired without a card")
 		})
 		sel.Select(ctx)
 	}
@@ -183,9 +191,9 @@ func (s *saveCard) onEvent(ev SetupEvent) {
 		if s.outcome == "" {
 			s.st.SetupIntentID = ev.SetupIntentID
 		}
-		s.decide(string(models.CardSetupSaved), "")
+		s.decide(CardSetupSaved, "")
 	case EventCheckoutExpired:
-		s.decide(string(models.CardSetupExpired), "setup checkout expired without a card")
+		s.decide(CardSetupExpired, "setup checkout expired without a card")
 	}
 }
 

@@ -134,7 +134,7 @@ func TestSaveCard_UnusedSessionExpiresAtItsDeadlineWithoutSaving(t *testing.T) {
 	if res.State != string(models.CardSetupExpired) || len(r.saves) != 0 || r.notified != 0 {
 		t.Fatalf("result %+v, saves %v, notified %d", res, r.saves, r.notified)
 	}
-	if len(r.finish) != 1 || r.finish[0] != (activities.FinishCardSetupInput{SetupID: "cset_1", Status: models.CardSetupExpired}) {
+	if len(r.finish) != 1 || r.finish[0] != (activities.FinishCardSetupInput{SetupID: "cset_1", Status: string(models.CardSetupExpired)}) {
 		t.Fatalf("finish = %+v", r.finish)
 	}
 }
@@ -166,7 +166,7 @@ func TestSaveCard_CheckoutThatCannotOpenFailsTheUpdateAndTheSetup(t *testing.T) 
 	if res.State != string(models.CardSetupFailed) || r.linkErr == nil || r.link.URL != "" {
 		t.Fatalf("result %+v, update %+v, %v; want failed and an update error", res, r.link, r.linkErr)
 	}
-	if len(r.finish) != 1 || r.finish[0].Status != models.CardSetupFailed || len(r.saves) != 0 {
+	if len(r.finish) != 1 || r.finish[0].Status != string(models.CardSetupFailed) || len(r.saves) != 0 {
 		t.Fatalf("finish %v, saves %v", r.finish, r.saves)
 	}
 }

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"strconv"
 	"time"
 
@@ -9,7 +8,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mobayilo/mobayilo/activities"
-	"github.com/mobayilo/mobayilo/models"
 )
 
 // TopUp: one workflow per top-up through Stripe Checkout. It opens the
@@ -104,8 +102,9 @@ type topUp struct {
 	reason  string
 }
 
-// errCheckoutFailed answers the update when no checkout could be opened.
-var errCheckoutFailed = errors.New("the checkout could not be opened; try again")
+// checkoutFailedMessage answers the update when no checkout could be
+// opened.
+const checkoutFailedMessage = "the checkout could not be opened; try again"
 
 // TopUp runs one top-up to a final state.
 func TopUp(ctx workflow.Context, in TopUpInput) (TopUpResult, error) {
@@ -163,7 +162,7 @@ func TopUp(ctx workflow.Context, in TopUpInput) (TopUpResult, error) {
 	} else {
 		s.st.State = s.outcome
 		if err := workflow.ExecuteActivity(settle, a.FinishTopUp, activities.FinishTopUpInput{TopUpID: in.TopUpID,
-			Status: models.TopUpStatus(s.outcome), Reason: s.reason}).Get(ctx, nil); err != nil {
+			Status: s.outcome, Reason: s.reason}).Get(ctx, nil); err != nil {
 			return TopUpResult{}, err
 		}
 	}
@@ -185,7 +184,7 @@ func (s *topUp) checkoutLink(ctx workflow.Context) (CheckoutLink, error) {
 		return CheckoutLink{}, err
 	}
 	if s.st.CheckoutURL == "" {
-		return CheckoutLink{}, temporal.NewApplicationError(errCheckoutFailed.Error(), "CheckoutFailed")
+		return CheckoutLink{}, temporal.NewApplicationError(checkoutFailedMessage, errTypeCheckoutFailed)
 	}
 	return CheckoutLink{URL: s.st.CheckoutURL, SessionID: s.st.CheckoutSessionID, ExpiresAt: s.st.ExpiresAt}, nil
 }

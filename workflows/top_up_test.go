@@ -133,7 +133,7 @@ func TestTopUp_UnpaidSessionExpiresAtItsDeadlineWithoutCredit(t *testing.T) {
 	if res.State != workflows.PaymentExpired || len(r.credits) != 0 || r.mailed != 0 {
 		t.Fatalf("result %+v, credits %v, mailed %d", res, r.credits, r.mailed)
 	}
-	if len(r.finish) != 1 || r.finish[0].Status != models.TopUpExpired {
+	if len(r.finish) != 1 || r.finish[0].Status != string(models.TopUpExpired) {
 		t.Fatalf("finish = %+v", r.finish)
 	}
 }
@@ -183,7 +183,7 @@ func TestTopUp_AsyncPaymentFailureFailsWithoutCredit(t *testing.T) {
 	if res.State != workflows.PaymentFailed || len(r.credits) != 0 {
 		t.Fatalf("result %+v, credits %v", res, r.credits)
 	}
-	if len(r.finish) != 1 || r.finish[0].Status != models.TopUpFailed {
+	if len(r.finish) != 1 || r.finish[0].Status != string(models.TopUpFailed) {
 		t.Fatalf("finish = %+v", r.finish)
 	}
 }

@@ -342,7 +342,7 @@ func triggerAutoTopUp(ctx context.Context, errOut io.Writer, db *gorm.DB, led *l
 		return
 	}
 	defer tc.Close()
-	if _, err := svc.AfterDebit(ctx, tc, autotopup.OptionsFrom(cfg), res); err != nil {
+	if _, err := svc.AfterDebit(ctx, workflows.NewClient(tc, workflows.OptionsFrom(cfg)), res); err != nil {
 		fmt.Fprintf(errOut, "warning: %v\n", err)
 		return
 	}

@@ -42,7 +42,7 @@ func newDevCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runDev(cmd.Context(), cfg)
+			return runDev(cmd.Context(), cfg.ForDev())
 		},
 	}
 }
@@ -50,6 +50,7 @@ func newDevCmd() *cobra.Command {
 func runDev(ctx context.Context, cfg config.Config) error {
 	log := app.NewLogger(cfg, false)
 	slog.SetDefault(log)
+	warnSandbox(log, cfg)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data folder %s (MOBAYILO_DATA_DIR): %w", cfg.DataDir, err)
 	}

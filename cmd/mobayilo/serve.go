@@ -14,18 +14,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 
-	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/app"
-	"github.com/mobayilo/mobayilo/internal/auth"
-	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/config"
-	"github.com/mobayilo/mobayilo/internal/credits"
-	"github.com/mobayilo/mobayilo/internal/identity"
-	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
-	"github.com/mobayilo/mobayilo/internal/providers"
-	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/web"
 	"github.com/mobayilo/mobayilo/worker"
 )
@@ -76,8 +68,12 @@ func withServices(ctx context.Context, f func(context.Context, services) error) 
 	if err != nil {
 		return err
 	}
+	if err := cfg.CheckDeployment(); err != nil {
+		return &exitError{code: 2, msg: err.Error()}
+	}
 	log := app.NewLogger(cfg, true)
 	slog.SetDefault(log)
+	warnSandbox(log, cfg)
 	db, err := app.OpenDB(ctx, cfg, cfg.UsesEmbeddedDB())
 	if err != nil {
 		return err
@@ -99,6 +95,15 @@ func withServices(ctx context.Context, f func(context.Context, services) error) 
 	return f(ctx, services{cfg: cfg, log: log, db: db, temporal: tc, mailer: mailer, mailbox: mailbox})
 }
 
+// warnSandbox says at start-up, loudly, that this process runs on the
+// sandbox providers: no real money, no real calls.
+func warnSandbox(log *slog.Logger, cfg config.Config) {
+	if cfg.SandboxStripe() || cfg.SandboxTwilio() {
+		log.Warn("SANDBOX MODE: providers are simulated, no real payments or calls; webhooks are checked against the published dev secrets unless set",
+			"stripe_sandbox", cfg.SandboxStripe(), "twilio_sandbox", cfg.SandboxTwilio())
+	}
+}
+
 // runWorker prepares the namespace and runs the worker until ctx ends.
 func runWorker(ctx context.Context, s services) error {
 	cfg, tc, log := s.cfg, s.temporal, s.log
@@ -108,7 +113,11 @@ func runWorker(ctx context.Context, s services) error {
 	if err := worker.EnsureSchedules(ctx, tc, cfg.TemporalTaskQueue); err != nil {
 		return err
 	}
-	w := worker.New(tc, cfg.TemporalTaskQueue, newActivities(s))
+	acts, err := worker.NewActivities(cfg, s.db, s.mailer)
+	if err != nil {
+		return err
+	}
+	w := worker.New(tc, cfg.TemporalTaskQueue, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -119,24 +128,6 @@ func runWorker(ctx context.Context, s services) error {
 	return nil
 }
 
-// newActivities builds the worker's activities from the real services.
-func newActivities(s services) *activities.Activities {
-	led := ledger.New(s.db)
-	acts := &activities.Activities{Ledger: led, Mailer: s.mailer, Users: identity.New(s.db, led), LoginLinks: auth.New(s.db)}
-	// Top-ups: the payment provider (Stripe, or the sandbox delivering
-	// signed webhooks to PUBLIC_BASE_URL), the top-up store and the ledger.
-	sandbox := providers.NewSandboxWebhooks(s.cfg.PublicBaseURL, s.cfg.EffectiveTwilioAuthToken(), s.cfg.EffectiveStripeWebhookSecret(), nil)
-	pay := providers.New(s.cfg, sandbox).Payments
-	acts.Payments, acts.TopUps, acts.Postings = pay, credits.New(s.db), led
-	// AutoTopUp: off-session charges of the saved card, same provider; a
-	// card saved while topping up becomes the auto top-up card.
-	autoTopUps := autotopup.New(s.db, led)
-	acts.AutoTopUps, acts.Charges, acts.SavedCards = autoTopUps, pay, autoTopUps
-	// SaveCard: saving a card through Checkout in setup mode.
-	acts.CardSetups, acts.SetupPayments = autoTopUps, pay
-	return acts
-}
-
 // serveAPI serves until ctx ends, then drains in-flight requests. ready, if
 // not nil, is closed once the listener is bound.
 func serveAPI(ctx context.Context, s services, ready chan<- struct{}) error {
@@ -145,12 +136,14 @@ func serveAPI(ctx context.Context, s services, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
-	sandbox := providers.NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)
-	prov := providers.New(cfg, sandbox)
+	prov, err := worker.NewProviders(cfg)
+	if err != nil {
+		return err
+	}
 	log.Info("providers", "twilio", prov.TwilioMode, "stripe", prov.StripeMode)
-	led := ledger.New(db)
-	router := api.New(api.Deps{Config: cfg, DB: db, Rates: rates.NewCache(db, 30*time.Second), Temporal: s.temporal, Pages: pages, Log: log,
-		Auth: auth.New(db), Identity: identity.New(db, led), Ledger: led, Mailbox: s.mailbox})
+	d := app.APIDeps(cfg, db, 30*time.Second)
+	d.Temporal, d.Pages, d.Log, d.Mailbox = s.temporal, pages, log, s.mailbox
+	router := api.New(d)
 	srv := &http.Server{
 		Addr:              net.JoinHostPort("", strconv.Itoa(cfg.Port)),
 		Handler:           router,

@@ -16,8 +16,16 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"gorm.io/gorm"
 
+	"github.com/mobayilo/mobayilo/api"
+	"github.com/mobayilo/mobayilo/internal/auth"
+	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/internal/credits"
+	"github.com/mobayilo/mobayilo/internal/identity"
+	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/ratelimit"
+	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/models"
 )
 
@@ -100,4 +108,13 @@ func NewMailer(cfg config.Config, log *slog.Logger) (mail.Sender, *mail.Mailbox,
 	}
 	b := mail.NewMailbox(log)
 	return b, b, nil
+}
+
+// APIDeps builds the API's domain services on db (the rate table cached for
+// ratesTTL). Callers add the edges: Temporal, pages, the logger, the dev
+// mailbox.
+func APIDeps(cfg config.Config, db *gorm.DB, ratesTTL time.Duration) api.Deps {
+	led := ledger.New(db)
+	return api.Deps{Config: cfg, Rates: rates.NewCache(db, ratesTTL), Auth: auth.New(db), Identity: identity.New(db, led), Ledger: led,
+		Credits: credits.New(db), AutoTopUps: autotopup.New(db, led), Limits: ratelimit.NewLimits(db), PingDB: models.Ping(db)}
 }

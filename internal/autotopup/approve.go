@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/models"
-	"github.com/mobayilo/mobayilo/workflows"
 )
 
 // ErrAttemptNotFound: no auto top-up attempt has that id or PaymentIntent.
@@ -50,31 +47,6 @@ func (s *Service) FindAttempt(ctx context.Context, column, value string) (models
 		return a, fmt.Errorf("autotopup: find attempt by %s: %w", column, err)
 	}
 	return a, nil
-}
-
-// PaymentEvent hands a verified payment_intent event about one of the
-// account's attempts to its AutoTopUp workflow. A success starts the
-// workflow if it is not running (signal-with-start): the money was taken
-// and must be credited even after the workflow closed. A failure only
-// matters to a workflow still waiting for approval: with none running,
-// there is nothing to do and running reports false.
-func PaymentEvent(ctx context.Context, c client.Client, o TriggerOptions, accountID int64, ev workflows.PaymentIntentEvent) (running bool, err error) {
-	id := workflows.AutoTopUpWorkflowID(accountID)
-	if ev.Type == workflows.EventPaymentIntentSucceeded {
-		_, err = c.SignalWithStartWorkflow(ctx, id, workflows.SignalAutoTopUpPaymentEvent, ev,
-			client.StartWorkflowOptions{TaskQueue: o.TaskQueue},
-			workflows.AutoTopUp, workflows.AutoTopUpInput{AccountID: accountID, BaseURL: o.BaseURL, Cooldown: o.Cooldown, FailureWait: o.FailureWait})
-	} else {
-		err = c.SignalWorkflow(ctx, id, "", workflows.SignalAutoTopUpPaymentEvent, ev)
-	}
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("autotopup: payment event %s for account %d: %w", ev.EventID, accountID, err)
-	}
-	return true, nil
 }
 
 // Credited reports whether a PaymentIntent's auto top-up credit is already

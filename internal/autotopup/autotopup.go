@@ -9,16 +9,12 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/models"
-	"github.com/mobayilo/mobayilo/workflows"
 )
 
 // Errors returned by the service; api maps them to HTTP statuses.
@@ -244,38 +240,19 @@ func (s *Service) Credit(ctx context.Context, accountID, amountCents int64, pi, 
 	return res.BalanceAfter(), nil
 }
 
-// TriggerOptions say where the workflow runs and how long a failure waits
-// for a fix (FailureWait). Cooldown, when set, overrides the workflow's
-// default for a newly started run (tests).
-type TriggerOptions struct {
-	TaskQueue   string
-	BaseURL     string
-	Cooldown    time.Duration
-	FailureWait time.Duration
-}
-
-// OptionsFrom is the TriggerOptions of a deployment's configuration.
-func OptionsFrom(cfg config.Config) TriggerOptions {
-	return TriggerOptions{TaskQueue: cfg.TemporalTaskQueue, BaseURL: cfg.PublicBaseURL, FailureWait: cfg.AutoTopUpFailureWait}
-}
-
-// Trigger signals the account's AutoTopUp workflow that a debit left the
-// balance low, starting it if it is not running (signal-with-start).
-func Trigger(ctx context.Context, c client.Client, o TriggerOptions, accountID int64) error {
-	_, err := c.SignalWithStartWorkflow(ctx, workflows.AutoTopUpWorkflowID(accountID), workflows.SignalAutoTopUpDebit, nil,
-		client.StartWorkflowOptions{TaskQueue: o.TaskQueue},
-		workflows.AutoTopUp, workflows.AutoTopUpInput{AccountID: accountID, BaseURL: o.BaseURL, Cooldown: o.Cooldown, FailureWait: o.FailureWait})
-	if err != nil {
-		return fmt.Errorf("autotopup: trigger account %d: %w", accountID, err)
-	}
-	return nil
+// Workflows is what auto top-up needs of its workflow's client
+// (workflows.Client): this package decides, the client signals.
+type Workflows interface {
+	SignalAutoTopUpDebit(ctx context.Context, accountID int64) error
+	RetryAutoTopUp(ctx context.Context, accountID int64) error
 }
 
 // AfterDebit is the hook every debit calls with its ledger result (admin
-// adjustments today; call charges and number fees will call it the same
-// way): when auto top-up is on and the debit left the balance below the
-// threshold, it triggers the workflow. It reports whether it did.
-func (s *Service) AfterDebit(ctx context.Context, c client.Client, o TriggerOptions, res ledger.Result) (bool, error) {
+// adjustments today; call charges and number fees call it the same way):
+// when auto top-up is on and the debit left the balance below the
+// threshold, it signals the account's AutoTopUp workflow (starting it if
+// need be). It reports whether it did.
+func (s *Service) AfterDebit(ctx context.Context, wf Workflows, res ledger.Result) (bool, error) {
 	st, err := s.Settings(ctx, res.Entry.AccountID)
 	if err != nil {
 		return false, err
@@ -283,38 +260,23 @@ func (s *Service) AfterDebit(ctx context.Context, c client.Client, o TriggerOpti
 	if !st.Enabled || !res.LeftBelow(st.ThresholdCents) {
 		return false, nil
 	}
-	return true, Trigger(ctx, c, o, res.Entry.AccountID)
+	if err := wf.SignalAutoTopUpDebit(ctx, res.Entry.AccountID); err != nil {
+		return true, fmt.Errorf("autotopup: trigger account %d: %w", res.Entry.AccountID, err)
+	}
+	return true, nil
 }
 
-// ErrNotRunning: the account has no AutoTopUp workflow to retry.
-var ErrNotRunning = errors.New("no auto top-up is waiting for this account")
-
-// Retry sends an operator's retry signal to the account's AutoTopUp
-// workflow and audits it in the same breath. Errors: ErrNotRunning.
-func (s *Service) Retry(ctx context.Context, c client.Client, actor string, accountID int64) error {
-	err := c.SignalWorkflow(ctx, workflows.AutoTopUpWorkflowID(accountID), "", workflows.SignalAutoTopUpRetry, nil)
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return fmt.Errorf("%w: account %d", ErrNotRunning, accountID)
-	}
-	if err != nil {
+// Retry sends an operator's retry to the account's AutoTopUp workflow and
+// audits it in the same breath. Errors: the client's (workflows.ErrNotRunning
+// when no auto top-up waits).
+func (s *Service) Retry(ctx context.Context, wf Workflows, actor string, accountID int64) error {
+	if err := wf.RetryAutoTopUp(ctx, accountID); err != nil {
 		return fmt.Errorf("autotopup: retry account %d: %w", accountID, err)
 	}
 	a := models.AuditLog{Actor: actor, Action: "autotopup.retry", Target: fmt.Sprintf("account:%d", accountID),
-		Details: "workflow_id=" + workflows.AutoTopUpWorkflowID(accountID), CreatedAt: time.Now().UTC()}
+		Details: "retry signalled to the account's AutoTopUp workflow", CreatedAt: time.Now().UTC()}
 	if err := s.db.WithContext(ctx).Create(&a).Error; err != nil {
 		return fmt.Errorf("autotopup: audit retry of account %d: %w", accountID, err)
-	}
-	return nil
-}
-
-// CardUpdated tells a running AutoTopUp workflow that the owner saved a new
-// card, so a failed top-up tries again. No workflow running is not an error.
-func CardUpdated(ctx context.Context, c client.Client, accountID int64) error {
-	err := c.SignalWorkflow(ctx, workflows.AutoTopUpWorkflowID(accountID), "", workflows.SignalAutoTopUpCardUpdated, nil)
-	var nf *serviceerror.NotFound
-	if err != nil && !errors.As(err, &nf) {
-		return fmt.Errorf("autotopup: card-updated for account %d: %w", accountID, err)
 	}
 	return nil
 }

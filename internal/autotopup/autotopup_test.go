@@ -14,7 +14,6 @@ import (
 
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
-	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
@@ -113,7 +112,7 @@ func TestAutoTopUp_FailedChargeIsFoundByTheDocumentedQueryAndRetriedByAnOperator
 	ana, svc, led := newOwner(t, db, "ana@example.com", models.AccountIndividual)
 	mailbox := mail.NewMailbox(nil)
 	queue := fmt.Sprintf("autotopup-e2e-%d", time.Now().UnixNano())
-	acts := &activities.Activities{Mailer: mailbox, AutoTopUps: svc, Charges: providers.New(config.Config{}, nil).Payments}
+	acts := &activities.Activities{Mailer: mailbox, AutoTopUps: svc, Charges: providers.Sandbox(nil).Payments}
 	w := worker.New(tc, queue, acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -135,11 +134,11 @@ func TestAutoTopUp_FailedChargeIsFoundByTheDocumentedQueryAndRetriedByAnOperator
 		return res
 	}
 	post(500, "seed")
-	opts := autotopup.TriggerOptions{TaskQueue: queue, BaseURL: "http://localhost:8080", Cooldown: time.Second}
-	if fired, err := svc.AfterDebit(ctx, tc, opts, post(-200, "above")); err != nil || fired {
+	wf := workflows.NewClient(tc, workflows.ClientOptions{TaskQueue: queue, BaseURL: "http://localhost:8080", AutoTopUpCooldown: time.Second})
+	if fired, err := svc.AfterDebit(ctx, wf, post(-200, "above")); err != nil || fired {
 		t.Fatalf("a debit leaving 300 cents triggered=%v (%v), want no trigger above the threshold", fired, err)
 	}
-	if fired, err := svc.AfterDebit(ctx, tc, opts, post(-250, "below")); err != nil || !fired {
+	if fired, err := svc.AfterDebit(ctx, wf, post(-250, "below")); err != nil || !fired {
 		t.Fatalf("a debit leaving 50 cents triggered=%v (%v), want a trigger", fired, err)
 	}
 	wfID := workflows.AutoTopUpWorkflowID(ana.AccountID)
@@ -175,14 +174,14 @@ func TestAutoTopUp_FailedChargeIsFoundByTheDocumentedQueryAndRetriedByAnOperator
 	if _, err := svc.SaveCard(ctx, ana.AccountID, visa); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.Retry(ctx, tc, "admin:7", ana.AccountID); err != nil {
+	if err := svc.Retry(ctx, wf, "admin:7", ana.AccountID); err != nil {
 		t.Fatal(err)
 	}
 	if !eventually(t, 20*time.Second, func() bool { return queryState(t, tc, wfID).State == workflows.AutoTopUpSucceeded }) {
 		t.Fatalf("state after retry: %+v", queryState(t, tc, wfID))
 	}
 	// A second retry signal after success charges nothing more.
-	if err := svc.Retry(ctx, tc, "admin:7", ana.AccountID); err != nil {
+	if err := svc.Retry(ctx, wf, "admin:7", ana.AccountID); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
@@ -206,7 +205,7 @@ func TestAutoTopUp_FailedChargeIsFoundByTheDocumentedQueryAndRetriedByAnOperator
 	if ds, err := led.Verify(ctx); err != nil || len(ds) != 0 {
 		t.Fatalf("ledger verify: %v %v", ds, err)
 	}
-	if err := svc.Retry(ctx, tc, "admin:7", 999999); !errors.Is(err, autotopup.ErrNotRunning) {
+	if err := svc.Retry(ctx, wf, "admin:7", 999999); !errors.Is(err, workflows.ErrNotRunning) {
 		t.Fatalf("retrying an account with no workflow gave %v, want ErrNotRunning", err)
 	}
 }

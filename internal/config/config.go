@@ -19,9 +19,10 @@ import (
 	"github.com/caarlos0/env/v11"
 )
 
-// Dev defaults for the webhook secrets used when none are configured. They are
-// printed at start-up so that a developer can sign requests by hand; they are
-// never accepted once real provider credentials are configured.
+// Dev defaults for the webhook secrets used in sandbox mode when none are
+// configured. They are published (printed at start-up, in the README) so that
+// a developer can sign requests by hand; outside sandbox mode they are never
+// accepted, not even when set explicitly.
 const (
 	DevTwilioAuthToken     = "dev_twilio_auth_token_not_secret"
 	DevStripeWebhookSecret = "whsec_dev_stripe_webhook_secret_not_secret"
@@ -37,6 +38,15 @@ type Config struct {
 	// TemporalCLI is the Temporal CLI that `mobayilo dev` runs as its
 	// embedded Temporal server; `make tools` builds it into the data folder.
 	TemporalCLI string `env:"MOBAYILO_TEMPORAL_CLI"`
+
+	// Sandbox runs both providers as the sandbox: fake checkout pages, a
+	// simulated carrier, webhooks signed with the dev defaults. It must be
+	// chosen: `mobayilo dev` turns it on, and `mobayilo api` / `worker`
+	// refuse to start without live provider settings unless it is set.
+	Sandbox bool `env:"MOBAYILO_SANDBOX" envDefault:"false"`
+	// dev is set by ForDev for `mobayilo dev` only; never from the
+	// environment.
+	dev bool
 
 	DatabaseURL   string `env:"DATABASE_URL"`
 	Port          int    `env:"PORT" envDefault:"8080"`
@@ -187,6 +197,15 @@ func (c Config) validate() error {
 		bad("AUTO_TOPUP_FAILURE_WAIT", fmt.Sprintf("must be between 1h and 720h (30 days), got %s", c.AutoTopUpFailureWait))
 	}
 
+	if !c.Sandbox {
+		if c.TwilioAuthToken == DevTwilioAuthToken {
+			bad("TWILIO_AUTH_TOKEN", "is the published dev default, which is accepted only in sandbox mode")
+		}
+		if c.StripeWebhookSecret == DevStripeWebhookSecret {
+			bad("STRIPE_WEBHOOK_SECRET", "is the published dev default, which is accepted only in sandbox mode")
+		}
+	}
+
 	// Live mode needs a complete set: half a configuration would silently
 	// fall back to the sandbox for some calls and not others.
 	if c.TwilioAccountSID != "" {
@@ -211,25 +230,100 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
+// ForDev is the configuration of `mobayilo dev`: sandbox mode, where a
+// provider whose credentials are set still runs live (a developer trying
+// real Stripe test mode with the simulated carrier, say).
+func (c Config) ForDev() Config {
+	c.Sandbox, c.dev = true, true
+	return c
+}
+
+// IsDev reports whether this is `mobayilo dev`'s configuration.
+func (c Config) IsDev() bool { return c.dev }
+
+// liveSettings are the variables live mode cannot run without.
+var liveSettings = []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
+
+func (c Config) setting(name string) string {
+	switch name {
+	case "STRIPE_SECRET_KEY":
+		return c.StripeSecretKey
+	case "STRIPE_WEBHOOK_SECRET":
+		return c.StripeWebhookSecret
+	case "TWILIO_ACCOUNT_SID":
+		return c.TwilioAccountSID
+	case "TWILIO_AUTH_TOKEN":
+		return c.TwilioAuthToken
+	}
+	panic("config: no live setting " + name)
+}
+
+// CheckDeployment is the start-up check of the production processes
+// (`mobayilo api` and `mobayilo worker`): one decision for the whole
+// deployment. Live mode needs every provider setting, and the error names
+// each one missing; sandbox mode is chosen with MOBAYILO_SANDBOX=true and
+// then runs both providers in the sandbox, so a forgotten secret can never
+// leave a production stack quietly half on the sandbox. `mobayilo dev`
+// passes (ForDev).
+func (c Config) CheckDeployment() error {
+	if c.dev {
+		return nil
+	}
+	if c.Sandbox {
+		var live []string
+		for _, n := range []string{"STRIPE_SECRET_KEY", "TWILIO_ACCOUNT_SID"} {
+			if c.setting(n) != "" {
+				live = append(live, n)
+			}
+		}
+		if len(live) > 0 {
+			return fmt.Errorf("configuration: MOBAYILO_SANDBOX=true runs Stripe and Twilio in the sandbox, but %s is set; "+
+				"a deployment is all live or all sandbox (only `mobayilo dev` mixes them): unset MOBAYILO_SANDBOX or %s",
+				strings.Join(live, " and "), strings.Join(live, " and "))
+		}
+		return nil
+	}
+	var missing []string
+	for _, n := range liveSettings {
+		if c.setting(n) == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("configuration: live mode needs %s; set them, or set MOBAYILO_SANDBOX=true to run on the sandbox providers (test money only, never for customers)",
+			strings.Join(missing, ", "))
+	}
+	return nil
+}
+
 // TwilioLive reports whether real Twilio credentials are configured.
 func (c Config) TwilioLive() bool { return c.TwilioAccountSID != "" }
 
 // StripeLive reports whether real Stripe credentials are configured.
 func (c Config) StripeLive() bool { return c.StripeSecretKey != "" }
 
+// SandboxStripe reports whether payments run on the sandbox provider: its
+// checkout and 3-D Secure pages exist only then.
+func (c Config) SandboxStripe() bool { return c.Sandbox && !c.StripeLive() }
+
+// SandboxTwilio reports whether telephony runs on the simulated carrier.
+func (c Config) SandboxTwilio() bool { return c.Sandbox && !c.TwilioLive() }
+
 // EffectiveTwilioAuthToken is the secret Twilio webhook signatures are
-// checked against: the configured one, or the dev default in sandbox mode.
+// checked against: the configured one, or in sandbox mode the dev default.
+// Outside sandbox mode an unset token is "", which verifies nothing.
 func (c Config) EffectiveTwilioAuthToken() string {
-	if c.TwilioAuthToken != "" {
+	if c.TwilioAuthToken != "" || !c.Sandbox {
 		return c.TwilioAuthToken
 	}
 	return DevTwilioAuthToken
 }
 
 // EffectiveStripeWebhookSecret is the secret Stripe-Signature headers are
-// checked against: the configured one, or the dev default in sandbox mode.
+// checked against: the configured one, or in sandbox mode the dev default.
+// Outside sandbox mode an unset secret is "", which verifies nothing.
 func (c Config) EffectiveStripeWebhookSecret() string {
-	if c.StripeWebhookSecret != "" {
+	if c.StripeWebhookSecret != "" || !c.Sandbox {
 		return c.StripeWebhookSecret
 	}
 	return DevStripeWebhookSecret

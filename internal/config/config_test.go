@@ -16,8 +16,8 @@ func TestLoad_DefaultsNeedNothingSet(t *testing.T) {
 	if c.Port != 8080 || c.PublicBaseURL != "http://localhost:8080" || !c.UsesEmbeddedDB() || c.TwilioLive() || c.StripeLive() {
 		t.Fatalf("defaults = %+v", c)
 	}
-	if c.EffectiveTwilioAuthToken() != config.DevTwilioAuthToken || c.EffectiveStripeWebhookSecret() != config.DevStripeWebhookSecret {
-		t.Fatal("sandbox without secrets must use the documented dev defaults")
+	if c.Sandbox || c.EffectiveTwilioAuthToken() != "" || c.EffectiveStripeWebhookSecret() != "" {
+		t.Fatal("sandbox mode must be chosen, and outside it no dev default secret is in effect")
 	}
 	if c.AutoTopUpFailureWait != 7*24*time.Hour {
 		t.Fatalf("auto top-up failure wait default = %s, want 7 days", c.AutoTopUpFailureWait)
@@ -27,8 +27,117 @@ func TestLoad_DefaultsNeedNothingSet(t *testing.T) {
 	}
 }
 
+func TestLoad_SandboxWithoutSecretsUsesTheDevDefaults(t *testing.T) {
+	c, err := config.Load(map[string]string{"MOBAYILO_SANDBOX": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.SandboxStripe() || !c.SandboxTwilio() {
+		t.Fatal("MOBAYILO_SANDBOX=true without credentials must run both providers in the sandbox")
+	}
+	if c.EffectiveTwilioAuthToken() != config.DevTwilioAuthToken || c.EffectiveStripeWebhookSecret() != config.DevStripeWebhookSecret {
+		t.Fatal("sandbox without secrets must use the documented dev defaults")
+	}
+}
+
+func TestLoad_DevDefaultSecretsAreRefusedOutsideSandboxMode(t *testing.T) {
+	for _, environ := range []map[string]string{
+		{"TWILIO_AUTH_TOKEN": config.DevTwilioAuthToken},
+		{"STRIPE_WEBHOOK_SECRET": config.DevStripeWebhookSecret},
+	} {
+		_, err := config.Load(environ)
+		if err == nil || !strings.Contains(err.Error(), "published dev default") {
+			t.Errorf("%v: err = %v, want the dev default refused", environ, err)
+		}
+		environ["MOBAYILO_SANDBOX"] = "true"
+		if _, err := config.Load(environ); err != nil {
+			t.Errorf("%v: %v; the dev default is fine in sandbox mode", environ, err)
+		}
+	}
+}
+
+var liveEnv = map[string]string{"STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1",
+	"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "tok"}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	m := map[string]string{}
+	for k, v := range base {
+		m[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(m, kv[i])
+		} else {
+			m[kv[i]] = kv[i+1]
+		}
+	}
+	return m
+}
+
+func TestCheckDeployment_LiveNeedsEveryProviderSettingAndNamesTheMissing(t *testing.T) {
+	c, err := config.Load(liveEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckDeployment(); err != nil {
+		t.Fatalf("complete live settings refused: %v", err)
+	}
+	cases := map[string][]string{
+		"nothing set":             {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"},
+		"no stripe":               {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"},
+		"no twilio":               {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"},
+		"webhook secrets missing": {"STRIPE_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN"},
+	}
+	environs := map[string]map[string]string{
+		"nothing set":             {},
+		"no stripe":               with(liveEnv, "STRIPE_SECRET_KEY", "", "STRIPE_WEBHOOK_SECRET", ""),
+		"no twilio":               with(liveEnv, "TWILIO_ACCOUNT_SID", "", "TWILIO_AUTH_TOKEN", ""),
+		"webhook secrets missing": {"TWILIO_API_KEY": "SK1", "TWILIO_API_SECRET": "s"},
+	}
+	for name, missing := range cases {
+		c, err := config.Load(environs[name])
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		err = c.CheckDeployment()
+		if err == nil || !strings.Contains(err.Error(), "MOBAYILO_SANDBOX=true") {
+			t.Errorf("%s: err = %v, want a refusal that names the sandbox switch", name, err)
+			continue
+		}
+		for _, v := range missing {
+			if !strings.Contains(err.Error(), v) {
+				t.Errorf("%s: %q does not name %s", name, err, v)
+			}
+		}
+	}
+}
+
+func TestCheckDeployment_SandboxIsChosenAndNeverMixedWithLiveProviders(t *testing.T) {
+	c, _ := config.Load(map[string]string{"MOBAYILO_SANDBOX": "true"})
+	if err := c.CheckDeployment(); err != nil {
+		t.Fatalf("an all-sandbox deployment refused: %v", err)
+	}
+	for _, environ := range []map[string]string{
+		with(liveEnv, "MOBAYILO_SANDBOX", "true"),
+		{"MOBAYILO_SANDBOX": "true", "STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1"},
+		{"MOBAYILO_SANDBOX": "true", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "tok"},
+	} {
+		c, err := config.Load(environ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CheckDeployment(); err == nil || !strings.Contains(err.Error(), "all live or all sandbox") {
+			t.Errorf("%v: err = %v, want half-live sandbox refused", environ, err)
+		}
+		// `mobayilo dev` may mix them.
+		if err := c.ForDev().CheckDeployment(); err != nil {
+			t.Errorf("%v: dev refused: %v", environ, err)
+		}
+	}
+}
+
 func TestLoad_ConfiguredWebhookSecretsWinInSandbox(t *testing.T) {
-	c, err := config.Load(map[string]string{"TWILIO_AUTH_TOKEN": "tok", "STRIPE_WEBHOOK_SECRET": "whsec_x"})
+	c, err := config.Load(map[string]string{"MOBAYILO_SANDBOX": "true", "TWILIO_AUTH_TOKEN": "tok", "STRIPE_WEBHOOK_SECRET": "whsec_x"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -243,6 +243,31 @@ func TestCompose_AppServicesConfigLoadsWithComposeDefaults(t *testing.T) {
 	}
 }
 
+// A production stack that forgot a secret must refuse to start, never run
+// the sandbox quietly: with compose's defaults, the api and the worker fail
+// the deployment check naming what is missing.
+func TestCompose_APIAndWorkerRefuseToStartWithoutLiveSettings(t *testing.T) {
+	c := loadCompose(t)
+	for _, name := range []string{"api", "worker"} {
+		environ := map[string]string{}
+		for k, v := range c.Services[name].Environment {
+			environ[k] = interpolate(t, v)
+		}
+		cfg, err := config.Load(environ)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		err = cfg.CheckDeployment()
+		if err == nil || !strings.Contains(err.Error(), "STRIPE_SECRET_KEY") || !strings.Contains(err.Error(), "TWILIO_AUTH_TOKEN") {
+			t.Errorf("%s starts with compose's defaults (%v); it must refuse without live settings", name, err)
+		}
+		environ["MOBAYILO_SANDBOX"] = "true"
+		if cfg, _ = config.Load(environ); cfg.CheckDeployment() != nil {
+			t.Errorf("%s: MOBAYILO_SANDBOX=true must start a demo stack: %v", name, cfg.CheckDeployment())
+		}
+	}
+}
+
 func TestCompose_APIPortMatchesPublishedContainerPort(t *testing.T) {
 	api := loadCompose(t).Services["api"]
 	port := api.Environment["PORT"]

@@ -5,6 +5,8 @@
 package providers
 
 import (
+	"errors"
+
 	"github.com/mobayilo/mobayilo/internal/config"
 )
 
@@ -25,16 +27,30 @@ type Providers struct {
 	StripeMode Mode
 }
 
-// New picks each provider's mode from cfg: live when its credentials are
-// configured, sandbox otherwise. Sandbox providers deliver the webhooks the
-// real ones would send through deliver.
-func New(cfg config.Config, deliver *SandboxWebhooks) Providers {
-	p := Providers{
+// Sandbox is the sandbox provider set, delivering its webhooks through
+// deliver: for `mobayilo dev`, a deployment that chose MOBAYILO_SANDBOX, and
+// tests.
+func Sandbox(deliver *SandboxWebhooks) Providers {
+	return Providers{
 		Payments:   sandboxPayments{deliver: deliver},
 		Telephony:  sandboxTelephony{deliver: deliver},
 		TwilioMode: ModeSandbox,
 		StripeMode: ModeSandbox,
 	}
+}
+
+// ErrNoSandbox: a provider has no live credentials and sandbox mode was not
+// chosen. A production process never falls back to the sandbox quietly.
+var ErrNoSandbox = errors.New("providers: live credentials are missing and sandbox mode is off (MOBAYILO_SANDBOX)")
+
+// New picks each provider's mode from cfg: live when its credentials are
+// configured, sandbox only in sandbox mode. Sandbox providers deliver the
+// webhooks the real ones would send through deliver. Errors: ErrNoSandbox.
+func New(cfg config.Config, deliver *SandboxWebhooks) (Providers, error) {
+	if !cfg.Sandbox && (!cfg.StripeLive() || !cfg.TwilioLive()) {
+		return Providers{}, ErrNoSandbox
+	}
+	p := Sandbox(deliver)
 	if cfg.StripeLive() {
 		p.Payments = newStripePayments(cfg.StripeSecretKey, cfg.StripeAPIBaseURL, nil)
 		p.StripeMode = ModeLive
@@ -43,5 +59,5 @@ func New(cfg config.Config, deliver *SandboxWebhooks) Providers {
 		p.Telephony = newTwilioTelephony(cfg, nil)
 		p.TwilioMode = ModeLive
 	}
-	return p
+	return p, nil
 }

@@ -3,6 +3,7 @@ package providers
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -26,10 +27,13 @@ func loadConfig(t *testing.T, environ map[string]string) config.Config {
 }
 
 func TestNew_SandboxWithoutCredentials(t *testing.T) {
-	cfg := loadConfig(t, nil)
+	cfg := loadConfig(t, map[string]string{"MOBAYILO_SANDBOX": "true"})
 	deliver := NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)
 
-	p := New(cfg, deliver)
+	p, err := New(cfg, deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	if p.StripeMode != ModeSandbox || p.TwilioMode != ModeSandbox {
 		t.Fatalf("modes = stripe %q, twilio %q; want both sandbox", p.StripeMode, p.TwilioMode)
@@ -52,7 +56,10 @@ func TestNew_LiveWithCredentials(t *testing.T) {
 		"STRIPE_WEBHOOK_SECRET": "whsec_test",
 	})
 
-	p := New(cfg, nil)
+	p, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	if p.StripeMode != ModeLive || p.TwilioMode != ModeLive {
 		t.Fatalf("modes = stripe %q, twilio %q; want both live", p.StripeMode, p.TwilioMode)
@@ -65,13 +72,29 @@ func TestNew_LiveWithCredentials(t *testing.T) {
 	}
 }
 
-func TestNew_EachProviderSwitchesOnItsOwnCredentials(t *testing.T) {
-	cfg := loadConfig(t, map[string]string{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_test"})
+func TestNew_InDevEachProviderSwitchesOnItsOwnCredentials(t *testing.T) {
+	cfg := loadConfig(t, map[string]string{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_test"}).ForDev()
 
-	p := New(cfg, nil)
+	p, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	if p.StripeMode != ModeLive || p.TwilioMode != ModeSandbox {
 		t.Fatalf("modes = stripe %q, twilio %q; want stripe live, twilio sandbox", p.StripeMode, p.TwilioMode)
+	}
+}
+
+func TestNew_NeverFallsBackToTheSandboxUnlessChosen(t *testing.T) {
+	for name, environ := range map[string]map[string]string{
+		"nothing set":        nil,
+		"only stripe is set": {"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_test"},
+		"only twilio is set": {"TWILIO_ACCOUNT_SID": testenv.PrismProbeAccountSID, "TWILIO_AUTH_TOKEN": "token"},
+	} {
+		p, err := New(loadConfig(t, environ), nil)
+		if !errors.Is(err, ErrNoSandbox) || p.Payments != nil || p.Telephony != nil {
+			t.Errorf("%s: providers %+v, %v; want ErrNoSandbox and none", name, p, err)
+		}
 	}
 }
 

@@ -37,6 +37,10 @@ func VerifyTwilio(authToken, fullURL string, form url.Values, signatureHeader st
 	if signatureHeader == "" {
 		return fmt.Errorf("%w: twilio: no X-Twilio-Signature header", ErrBadSignature)
 	}
+	if authToken == "" {
+		// An empty key is known to everyone: nothing it signs is proof.
+		return fmt.Errorf("%w: twilio: no auth token is configured to check it with", ErrBadSignature)
+	}
 	v := twclient.NewRequestValidator(authToken)
 	if !v.Validate(fullURL, firstValues(form), signatureHeader) {
 		return fmt.Errorf("%w: twilio: signature does not match %s and its parameters", ErrBadSignature, fullURL)
@@ -81,6 +85,10 @@ func firstValues(form url.Values) map[string]string {
 // send events in that version. Refusing them would refuse real payments;
 // handlers must therefore read only fields that are stable across versions.
 func VerifyStripe(payload []byte, header, secret string) (stripe.Event, error) {
+	if secret == "" {
+		// An empty key is known to everyone: nothing it signs is proof.
+		return stripe.Event{}, fmt.Errorf("%w: stripe: no webhook secret is configured to check it with", ErrBadSignature)
+	}
 	ev, err := webhook.ConstructEventWithOptions(payload, header, secret, webhook.ConstructEventOptions{
 		Tolerance:                StripeSignatureTolerance,
 		IgnoreAPIVersionMismatch: true,

@@ -56,6 +56,8 @@ func TestVerifyTwilio_Rejects(t *testing.T) {
 		{"wrong auth token", "another_token", testWebhookURL, good, twilioForm()},
 		{"missing header", testTwilioToken, testWebhookURL, "", twilioForm()},
 		{"garbage header", testTwilioToken, testWebhookURL, "not-base64!", twilioForm()},
+		// No token configured: anyone can compute an HMAC under the empty key.
+		{"signed with no token", "", testWebhookURL, SignTwilio("", testWebhookURL, twilioForm()), twilioForm()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := VerifyTwilio(tc.token, tc.url, tc.form, tc.sig)
@@ -116,10 +118,12 @@ func TestVerifyStripe_Rejects(t *testing.T) {
 		{"stale timestamp", payload, SignStripe(payload, testStripeSecret, now.Add(-StripeSignatureTolerance-time.Second)), testStripeSecret, webhook.ErrTooOld},
 		{"missing header", payload, "", testStripeSecret, webhook.ErrNotSigned},
 		{"malformed header", payload, "v1", testStripeSecret, webhook.ErrInvalidHeader},
+		// No secret configured: anyone can compute an HMAC under the empty key.
+		{"signed with no secret", payload, SignStripe(payload, "", now), "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := VerifyStripe(tc.payload, tc.header, tc.secret)
-			if !errors.Is(err, ErrBadSignature) || !errors.Is(err, tc.cause) {
+			if !errors.Is(err, ErrBadSignature) || (tc.cause != nil && !errors.Is(err, tc.cause)) {
 				t.Fatalf("err = %v, want ErrBadSignature wrapping %v", err, tc.cause)
 			}
 		})

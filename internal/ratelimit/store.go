@@ -40,6 +40,18 @@ func New(db *gorm.DB, name string, limit int64, period time.Duration) *limiter.L
 	return limiter.New(NewStore(db, name), limiter.Rate{Limit: limit, Period: period})
 }
 
+// Limits makes limiters whose counters share one database: what the API
+// holds instead of the database itself.
+type Limits struct{ db *gorm.DB }
+
+// NewLimits returns limiters counted in db.
+func NewLimits(db *gorm.DB) *Limits { return &Limits{db: db} }
+
+// New returns a limiter of limit requests per period named name.
+func (l *Limits) New(name string, limit int64, period time.Duration) *limiter.Limiter {
+	return New(l.db, name, limit, period)
+}
+
 func (s *Store) key(k string) string { return s.prefix + ":" + k }
 
 func result(rate limiter.Rate, count, expiresMS int64) limiter.Context {

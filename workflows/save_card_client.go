@@ -1,0 +1,34 @@
+package workflows
+
+import (
+	"context"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+)
+
+// StartSaveCard starts a card setup's SaveCard workflow (or joins it) and
+// returns the setup checkout's link once it exists. Errors: ErrUnavailable,
+// ErrCheckoutFailed.
+func (w *Client) StartSaveCard(ctx context.Context, in SaveCardInput) (CheckoutLink, error) {
+	if in.BaseURL == "" {
+		in.BaseURL = w.o.BaseURL
+	}
+	var link CheckoutLink
+	err := w.updateWithStart(ctx, client.StartWorkflowOptions{
+		ID:                       SaveCardWorkflowID(in.SetupID),
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, NameSaveCard, in, UpdateSaveCardCheckoutURL, &link)
+	return link, err
+}
+
+// SignalSaveCardCheckoutEvent hands a verified checkout.session.* event of
+// a card setup to its workflow. Errors: ErrUnavailable, ErrNotRunning.
+func (w *Client) SignalSaveCardCheckoutEvent(ctx context.Context, setupID string, ev SetupEvent) error {
+	return w.signal(ctx, SaveCardWorkflowID(setupID), SignalSaveCardCheckoutEvent, ev)
+}
+
+// WaitSaveCard blocks until the setup's workflow closes or ctx ends.
+func (w *Client) WaitSaveCard(ctx context.Context, setupID string) error {
+	return w.wait(ctx, SaveCardWorkflowID(setupID), nil)
+}
