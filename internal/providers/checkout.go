@@ -3,11 +3,77 @@ package providers
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
 )
+
+// Checkout in payment mode, for a top-up: the live (Stripe) and sandbox
+// halves side by side.
+
+// CheckoutParams describes a hosted payment page for one top-up.
+type CheckoutParams struct {
+	TopUpID     string
+	AccountID   int64
+	CustomerID  string
+	AmountCents int64
+	// SaveCard asks Stripe to keep the card for off-session auto top-ups.
+	SaveCard   bool
+	SuccessURL string
+	CancelURL  string
+	// ExpiresAt is when Stripe closes the session (30 min to 24 h ahead).
+	ExpiresAt time.Time
+}
+
+// CheckoutSession is where to send the payer.
+type CheckoutSession struct {
+	ID        string
+	URL       string
+	ExpiresAt time.Time
+}
+
+// CheckoutIdempotencyKey derives the Idempotency-Key of a top-up's checkout
+// session from the top-up, so a retried activity gets the same session.
+func CheckoutIdempotencyKey(topUpID string) string { return "checkout-topup-" + topUpID }
+
+// CreateCheckout opens a Stripe Checkout Session in payment mode for a
+// top-up; metadata.topup_id lets the webhook find the workflow.
+func (p *stripePayments) CreateCheckout(ctx context.Context, in CheckoutParams) (CheckoutSession, error) {
+	params := &stripe.CheckoutSessionParams{
+		Mode:       stripe.String(string(stripe.CheckoutSessionModePayment)),
+		Customer:   stripe.String(in.CustomerID),
+		SuccessURL: stripe.String(in.SuccessURL),
+		CancelURL:  stripe.String(in.CancelURL),
+		LineItems: []*stripe.CheckoutSessionLineItemParams{{
+			Quantity: stripe.Int64(1),
+			PriceData: &stripe.CheckoutSessionLineItemPriceDataParams{
+				Currency:    stripe.String(string(stripe.CurrencyUSD)),
+				UnitAmount:  stripe.Int64(in.AmountCents),
+				ProductData: &stripe.CheckoutSessionLineItemPriceDataProductDataParams{Name: stripe.String("Mobayilo calling credit")},
+			},
+		}},
+		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{
+			Metadata: map[string]string{"topup_id": in.TopUpID, "account_id": strconv.FormatInt(in.AccountID, 10)},
+		},
+	}
+	if !in.ExpiresAt.IsZero() {
+		params.ExpiresAt = stripe.Int64(in.ExpiresAt.Unix())
+	}
+	if in.SaveCard {
+		params.PaymentIntentData.SetupFutureUsage = stripe.String(string(stripe.PaymentIntentSetupFutureUsageOffSession))
+	}
+	params.Context = ctx
+	params.SetIdempotencyKey(CheckoutIdempotencyKey(in.TopUpID))
+	params.AddMetadata("topup_id", in.TopUpID)
+	params.AddMetadata("account_id", strconv.FormatInt(in.AccountID, 10))
+	s, err := p.api.CheckoutSessions.New(params)
+	if err != nil {
+		return CheckoutSession{}, fmt.Errorf("stripe: create checkout for top-up %s: %w", in.TopUpID, err)
+	}
+	return CheckoutSession{ID: s.ID, URL: s.URL, ExpiresAt: time.Unix(s.ExpiresAt, 0).UTC()}, nil
+}
 
 // Card is what a receipt shows of the card that paid.
 type Card struct {
