@@ -6,6 +6,7 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
@@ -39,4 +40,14 @@ type Activities struct {
 	// (card_setup.go); it saves the card through SavedCards.
 	CardSetups    CardSetups
 	SetupPayments SetupPayments
+	// Clock is the activities' time (the daily cap's day); nil is the
+	// system clock.
+	Clock func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Clock != nil {
+		return a.Clock()
+	}
+	return time.Now()
 }

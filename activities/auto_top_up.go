@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -20,6 +21,9 @@ type AutoTopUps interface {
 	OwnerEmail(ctx context.Context, accountID int64) (string, error)
 	StartAttempt(ctx context.Context, a models.AutoTopUpAttempt) error
 	FinishAttempt(ctx context.Context, attemptID string, st models.AutoTopUpAttemptStatus, declineCode, message, paymentIntentID string) error
+	// SpentSince counts the charges made since since that count against the
+	// daily cap, and their amount.
+	SpentSince(ctx context.Context, accountID int64, since time.Time) (count int, cents int64, err error)
 	// Attempt returns one attempt, or a zero one (ID 0) when there is none.
 	Attempt(ctx context.Context, attemptID string) (models.AutoTopUpAttempt, error)
 	// Credited reports whether a PaymentIntent's credit is in the ledger.
@@ -45,6 +49,10 @@ type AutoTopUpCheck struct {
 	AmountCents    int64
 	DailyMaxCount  int
 	DailyMaxCents  int64
+	// TodayCount and TodayCents are the charges already made today (UTC),
+	// from the database: the cap holds across workflow runs.
+	TodayCount int
+	TodayCents int64
 }
 
 // Below reports whether the wallet needs a top-up now.
@@ -60,10 +68,14 @@ func (a *Activities) CheckAutoTopUp(ctx context.Context, accountID int64) (AutoT
 	if err != nil {
 		return AutoTopUpCheck{}, err
 	}
+	n, cents, err := a.AutoTopUps.SpentSince(ctx, accountID, a.now().UTC().Truncate(24*time.Hour))
+	if err != nil {
+		return AutoTopUpCheck{}, err
+	}
 	return AutoTopUpCheck{
 		Enabled: s.Enabled && s.HasCard() && acct.Status == models.StatusActive, HasCard: s.HasCard(),
 		AvailableCents: acct.AvailableCents(), ThresholdCents: s.ThresholdCents, AmountCents: s.AmountCents,
-		DailyMaxCount: s.DailyMaxCount, DailyMaxCents: s.DailyMaxCents,
+		DailyMaxCount: s.DailyMaxCount, DailyMaxCents: s.DailyMaxCents, TodayCount: n, TodayCents: cents,
 	}, nil
 }
 

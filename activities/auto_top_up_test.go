@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -48,6 +49,14 @@ func (f *fakeAutoTopUps) Attempt(_ context.Context, id string) (models.AutoTopUp
 }
 func (f *fakeAutoTopUps) Credited(_ context.Context, pi string) (bool, error) {
 	return f.credited[pi], nil
+}
+func (f *fakeAutoTopUps) SpentSince(_ context.Context, accountID int64, since time.Time) (n int, cents int64, _ error) {
+	for _, a := range f.attempts {
+		if a.AccountID == accountID && !a.CreatedAt.Before(since) && (a.Status == models.AttemptSucceeded || a.Status == models.AttemptCharging) {
+			n, cents = n+1, cents+a.AmountCents
+		}
+	}
+	return n, cents, nil
 }
 func (f *fakeAutoTopUps) Credit(context.Context, int64, int64, string, string) (int64, error) {
 	return 0, errors.New("not used")

@@ -408,8 +408,11 @@ func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
 		return w.settle(ctx, AutoTopUpIdle, "balance is at or above the threshold; wait for a debit")
 	}
 	w.rollDay(ctx)
-	if w.st.DayCount+1 > chk.DailyMaxCount || w.st.DayCents+chk.AmountCents > chk.DailyMaxCents {
-		return w.settle(ctx, AutoTopUpIdle, fmt.Sprintf("daily cap reached (%d top-ups, %d cents today); the next debit after midnight UTC tries again", w.st.DayCount, w.st.DayCents))
+	// The database's count holds across runs (a new execution, a restart);
+	// the run's own covers a check recorded before the activity counted.
+	count, cents := max(w.st.DayCount, chk.TodayCount), max(w.st.DayCents, chk.TodayCents)
+	if count+1 > chk.DailyMaxCount || cents+chk.AmountCents > chk.DailyMaxCents {
+		return w.settle(ctx, AutoTopUpIdle, fmt.Sprintf("daily cap reached (%d top-ups, %d cents today); the next debit after midnight UTC tries again", count, cents))
 	}
 	if done, err := w.releaseWaiting(ctx); done || err != nil {
 		return err

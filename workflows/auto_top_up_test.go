@@ -51,6 +51,9 @@ type wallet struct {
 	releaseErrs int
 	// earlierAttempt is a charge of a closed run, known to the attempt rows.
 	earlierAttempt activities.ChargeAutoTopUpInput
+	// spentToday is what the database says was charged today before this
+	// run (an earlier execution's charges).
+	spentToday, spentTodayCents int
 }
 
 func newWallet() *wallet {
@@ -68,7 +71,7 @@ func (w *wallet) run(t *testing.T, in workflows.AutoTopUpInput, setup func(env *
 	var a *activities.Activities
 	env.OnActivity(a.CheckAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, id int64) (activities.AutoTopUpCheck, error) {
 		return activities.AutoTopUpCheck{Enabled: w.enabled, HasCard: true, AvailableCents: w.balance, ThresholdCents: w.threshold,
-			AmountCents: w.amount, DailyMaxCount: w.maxCount, DailyMaxCents: w.maxCents}, nil
+			AmountCents: w.amount, DailyMaxCount: w.maxCount, DailyMaxCents: w.maxCents, TodayCount: w.spentToday, TodayCents: int64(w.spentTodayCents)}, nil
 	})
 	env.OnActivity(a.ChargeAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChargeAutoTopUpInput) (activities.ChargeResult, error) {
 		w.charges = append(w.charges, in)
@@ -336,6 +339,21 @@ func TestAutoTopUp_DailyCapLimitsChargesUntilTheNextDay(t *testing.T) {
 	}
 	if d0, d1 := w.chargeAt[1].UTC().Format("2006-01-02"), w.chargeAt[2].UTC().Format("2006-01-02"); d0 == d1 {
 		t.Fatalf("the third charge came on %s, the same day as the second", d1)
+	}
+}
+
+func TestAutoTopUp_ChargesOfAnEarlierExecutionTodayCountAgainstTheCap(t *testing.T) {
+	for name, w := range map[string]*wallet{
+		"count": func() *wallet { w := newWallet(); w.spentToday, w.spentTodayCents = 3, 3000; return w }(),
+		"cents": func() *wallet { w := newWallet(); w.spentToday, w.spentTodayCents = 1, 5000; return w }(),
+	} {
+		_, err := w.run(t, workflows.AutoTopUpInput{}, func(env *testsuite.TestWorkflowEnvironment) { w.debitAt(env, 0, 0) })
+		if err != nil {
+			t.Fatalf("%s: workflow failed: %v", name, err)
+		}
+		if len(w.charges) != 0 {
+			t.Fatalf("%s: %d charges with the day's cap already spent by an earlier execution", name, len(w.charges))
+		}
 	}
 }
 

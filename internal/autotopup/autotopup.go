@@ -222,6 +222,26 @@ func (s *Service) Attempts(ctx context.Context, accountID int64, limit int) ([]m
 	return as, err
 }
 
+// spentStatuses are the attempts that count against the daily cap: paid,
+// or charged with the outcome not known yet (the money may have been
+// taken).
+var spentStatuses = []models.AutoTopUpAttemptStatus{models.AttemptSucceeded, models.AttemptCharging}
+
+// SpentSince counts the account's auto top-up charges made since since, and
+// their amount: the daily cap's count, which outlives any one workflow run.
+func (s *Service) SpentSince(ctx context.Context, accountID int64, since time.Time) (count int, cents int64, err error) {
+	var row struct {
+		N     int64
+		Cents int64
+	}
+	err = s.db.WithContext(ctx).Model(&models.AutoTopUpAttempt{}).Select("COUNT(*) AS n, COALESCE(SUM(amount_cents), 0) AS cents").
+		Where("account_id = ? AND created_at >= ? AND status IN ?", accountID, since.UTC(), spentStatuses).Scan(&row).Error
+	if err != nil {
+		return 0, 0, fmt.Errorf("autotopup: count today's charges of account %d: %w", accountID, err)
+	}
+	return int(row.N), row.Cents, nil
+}
+
 // CreditKey is the ledger idempotency key of an auto top-up: one credit per
 // PaymentIntent, whatever retries happen.
 func CreditKey(paymentIntentID string) string { return "auto_topup:" + paymentIntentID }

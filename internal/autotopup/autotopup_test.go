@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -231,4 +232,96 @@ func eventually(t *testing.T, within time.Duration, ok func() bool) bool {
 		}
 	}
 	return ok()
+}
+
+// TestAutoTopUp_ASecondExecutionOnTheSameDayRespectsTheDailyCap: the cap is
+// counted in the database, so a new AutoTopUp execution (after a failure
+// wait, a restart, an operator's terminate) does not count from zero.
+func TestAutoTopUp_ASecondExecutionOnTheSameDayRespectsTheDailyCap(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.Postgres(t)
+	tc := testenv.Temporal(t).Client(t)
+	if err := worker.EnsureSearchAttributes(ctx, tc, "default"); err != nil {
+		t.Fatal(err)
+	}
+	ana, svc, led := newOwner(t, db, "cap@example.com", models.AccountIndividual)
+	queue := fmt.Sprintf("autotopup-cap-%d", time.Now().UnixNano())
+	w := worker.New(tc, queue, &activities.Activities{Mailer: mail.NewMailbox(nil), AutoTopUps: svc, Charges: providers.Sandbox(nil).Payments})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	visa, _ := autotopup.SandboxCard(providers.SandboxCardVisa)
+	if _, err := svc.SaveCard(ctx, ana.AccountID, visa); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Save(ctx, ana.AccountID, autotopup.Update{Enabled: true, ThresholdCents: 200, AmountCents: 2000, DailyMaxCount: 1, DailyMaxCents: 6000}); err != nil {
+		t.Fatal(err)
+	}
+	post := func(cents int64, key string) ledger.Result {
+		res, err := led.Post(ctx, ledger.Posting{AccountID: ana.AccountID, Kind: models.EntryAdjustment, AmountCents: cents, IdempotencyKey: key, Actor: "admin:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	credits := func() int64 {
+		var n int64
+		db.Model(&models.LedgerEntry{}).Where("account_id = ? AND kind = ?", ana.AccountID, models.EntryAutoTopUp).Count(&n)
+		return n
+	}
+	wf := workflows.NewClient(tc, workflows.ClientOptions{TaskQueue: queue, AutoTopUpCooldown: time.Second})
+	wfID := workflows.AutoTopUpWorkflowID(ana.AccountID)
+	post(500, "seed")
+	if fired, err := svc.AfterDebit(ctx, wf, post(-400, "first")); err != nil || !fired {
+		t.Fatalf("first debit: fired %v, %v", fired, err)
+	}
+	if !eventually(t, 30*time.Second, func() bool { return credits() == 1 }) {
+		t.Fatalf("the first auto top-up was not credited: %+v", queryState(t, tc, wfID))
+	}
+	// The run ends (as after a failure wait or an operator's terminate);
+	// the next debit starts a new execution the same day.
+	if err := tc.TerminateWorkflow(ctx, wfID, "", "test: a new execution"); err != nil {
+		t.Fatal(err)
+	}
+	if fired, err := svc.AfterDebit(ctx, wf, post(-2000, "second")); err != nil || !fired {
+		t.Fatalf("second debit: fired %v, %v", fired, err)
+	}
+	t.Cleanup(func() { _ = tc.TerminateWorkflow(context.Background(), wfID, "", "test over") })
+	if !eventually(t, 30*time.Second, func() bool {
+		return strings.Contains(queryState(t, tc, wfID).NextAction, "daily cap reached")
+	}) {
+		t.Fatalf("the new execution did not stop at the cap: %+v", queryState(t, tc, wfID))
+	}
+	if n := credits(); n != 1 {
+		t.Fatalf("%d auto top-ups today with a daily cap of 1", n)
+	}
+	if as, _ := svc.Attempts(ctx, ana.AccountID, 10); len(as) != 1 {
+		t.Fatalf("attempts %+v, want the first charge only", as)
+	}
+}
+
+func TestSpentSince_CountsPaidAndUnknownChargesOfTheDayOnly(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		ana, svc, _ := newOwner(t, db, "spent@example.com", models.AccountIndividual)
+		bob, _, _ := newOwner(t, db, "bob@example.com", models.AccountIndividual)
+		for i, st := range []models.AutoTopUpAttemptStatus{models.AttemptSucceeded, models.AttemptCharging, models.AttemptSoftDecline,
+			models.AttemptHardDecline, models.AttemptNeedsAuthentication, models.AttemptError} {
+			id := fmt.Sprintf("att-%d", i)
+			if err := svc.StartAttempt(ctx, models.AutoTopUpAttempt{AttemptID: id, AccountID: ana.AccountID, AmountCents: int64(1000 * (i + 1)), Status: st}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := svc.StartAttempt(ctx, models.AutoTopUpAttempt{AttemptID: "bobs", AccountID: bob.AccountID, AmountCents: 500, Status: models.AttemptSucceeded}); err != nil {
+			t.Fatal(err)
+		}
+		today := time.Now().UTC().Truncate(24 * time.Hour)
+		if n, cents, err := svc.SpentSince(ctx, ana.AccountID, today); err != nil || n != 2 || cents != 3000 {
+			t.Fatalf("spent today: %d charges, %d cents, %v; want the paid and the unknown one, 3000 cents", n, cents, err)
+		}
+		if n, cents, err := svc.SpentSince(ctx, ana.AccountID, time.Now().Add(time.Hour)); err != nil || n != 0 || cents != 0 {
+			t.Fatalf("spent since the next hour: %d, %d, %v; want nothing", n, cents, err)
+		}
+	})
 }
