@@ -98,44 +98,64 @@ func TestCredit_PostsOneAutoTopUpEntryPerPaymentIntent(t *testing.T) {
 	})
 }
 
+// e2e is one owner with auto top-up on (threshold $2, $20 a time, the given
+// daily count) and a sandbox test card, on real Temporal and real
+// Postgres: a worker on its own task queue, and the workflow client.
+type e2e struct {
+	ctx     context.Context
+	t       *testing.T
+	db      *gorm.DB
+	tc      client.Client
+	svc     *autotopup.Service
+	led     *ledger.Service
+	owner   models.User
+	mailbox *mail.Mailbox
+	wf      *workflows.Client
+}
+
+func newE2E(t *testing.T, email, card string, dailyCount int) *e2e {
+	t.Helper()
+	e := &e2e{ctx: context.Background(), t: t, db: testenv.Postgres(t), tc: testenv.Temporal(t).Client(t), mailbox: mail.NewMailbox(nil)}
+	if err := worker.EnsureSearchAttributes(e.ctx, e.tc, "default"); err != nil {
+		t.Fatal(err)
+	}
+	e.owner, e.svc, e.led = newOwner(t, e.db, email, models.AccountIndividual)
+	queue := fmt.Sprintf("autotopup-e2e-%d", time.Now().UnixNano())
+	w := worker.New(e.tc, queue, &activities.Activities{Mailer: e.mailbox, AutoTopUps: e.svc, Charges: providers.Sandbox(nil).Payments})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	c, _ := autotopup.SandboxCard(card)
+	if _, err := e.svc.SaveCard(e.ctx, e.owner.AccountID, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Save(e.ctx, e.owner.AccountID, autotopup.Update{Enabled: true, ThresholdCents: 200, AmountCents: 2000, DailyMaxCount: dailyCount, DailyMaxCents: 6000}); err != nil {
+		t.Fatal(err)
+	}
+	e.wf = workflows.NewClient(e.tc, workflows.ClientOptions{TaskQueue: queue, BaseURL: "http://localhost:8080", AutoTopUpCooldown: time.Second})
+	return e
+}
+
+// post moves cents (an operator's adjustment) and returns the ledger result.
+func (e *e2e) post(cents int64, key string) ledger.Result {
+	res, err := e.led.Post(e.ctx, ledger.Posting{AccountID: e.owner.AccountID, Kind: models.EntryAdjustment, AmountCents: cents, IdempotencyKey: key, Actor: "admin:1"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
 // TestAutoTopUp_FailedChargeIsFoundByTheDocumentedQueryAndRetriedByAnOperator
 // runs the whole path on a real Temporal dev server and real Postgres: a
 // debit below the threshold triggers the workflow, the sandbox hard-declines
 // the card, ops find it with the RUNBOOK's visibility query, the owner saves
 // a working card and an operator retries; the wallet is credited once.
 func TestAutoTopUp_FailedChargeIsFoundByTheDocumentedQueryAndRetriedByAnOperator(t *testing.T) {
-	ctx := context.Background()
-	db := testenv.Postgres(t)
-	tc := testenv.Temporal(t).Client(t)
-	if err := worker.EnsureSearchAttributes(ctx, tc, "default"); err != nil {
-		t.Fatal(err)
-	}
-	ana, svc, led := newOwner(t, db, "ana@example.com", models.AccountIndividual)
-	mailbox := mail.NewMailbox(nil)
-	queue := fmt.Sprintf("autotopup-e2e-%d", time.Now().UnixNano())
-	acts := &activities.Activities{Mailer: mailbox, AutoTopUps: svc, Charges: providers.Sandbox(nil).Payments}
-	w := worker.New(tc, queue, acts)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-
-	card, _ := autotopup.SandboxCard(providers.SandboxCardDeclined)
-	if _, err := svc.SaveCard(ctx, ana.AccountID, card); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Save(ctx, ana.AccountID, autotopup.Update{Enabled: true, ThresholdCents: 200, AmountCents: 2000, DailyMaxCount: 3, DailyMaxCents: 6000}); err != nil {
-		t.Fatal(err)
-	}
-	post := func(cents int64, key string) ledger.Result {
-		res, err := led.Post(ctx, ledger.Posting{AccountID: ana.AccountID, Kind: models.EntryAdjustment, AmountCents: cents, IdempotencyKey: key, Actor: "admin:1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
+	e := newE2E(t, "ana@example.com", providers.SandboxCardDeclined, 3)
+	ctx, db, tc, svc, led, ana, mailbox, post := e.ctx, e.db, e.tc, e.svc, e.led, e.owner, e.mailbox, e.post
 	post(500, "seed")
-	wf := workflows.NewClient(tc, workflows.ClientOptions{TaskQueue: queue, BaseURL: "http://localhost:8080", AutoTopUpCooldown: time.Second})
+	wf := e.wf
 	if fired, err := svc.AfterDebit(ctx, wf, post(-200, "above")); err != nil || fired {
 		t.Fatalf("a debit leaving 300 cents triggered=%v (%v), want no trigger above the threshold", fired, err)
 	}
@@ -238,39 +258,14 @@ func eventually(t *testing.T, within time.Duration, ok func() bool) bool {
 // counted in the database, so a new AutoTopUp execution (after a failure
 // wait, a restart, an operator's terminate) does not count from zero.
 func TestAutoTopUp_ASecondExecutionOnTheSameDayRespectsTheDailyCap(t *testing.T) {
-	ctx := context.Background()
-	db := testenv.Postgres(t)
-	tc := testenv.Temporal(t).Client(t)
-	if err := worker.EnsureSearchAttributes(ctx, tc, "default"); err != nil {
-		t.Fatal(err)
-	}
-	ana, svc, led := newOwner(t, db, "cap@example.com", models.AccountIndividual)
-	queue := fmt.Sprintf("autotopup-cap-%d", time.Now().UnixNano())
-	w := worker.New(tc, queue, &activities.Activities{Mailer: mail.NewMailbox(nil), AutoTopUps: svc, Charges: providers.Sandbox(nil).Payments})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	visa, _ := autotopup.SandboxCard(providers.SandboxCardVisa)
-	if _, err := svc.SaveCard(ctx, ana.AccountID, visa); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Save(ctx, ana.AccountID, autotopup.Update{Enabled: true, ThresholdCents: 200, AmountCents: 2000, DailyMaxCount: 1, DailyMaxCents: 6000}); err != nil {
-		t.Fatal(err)
-	}
-	post := func(cents int64, key string) ledger.Result {
-		res, err := led.Post(ctx, ledger.Posting{AccountID: ana.AccountID, Kind: models.EntryAdjustment, AmountCents: cents, IdempotencyKey: key, Actor: "admin:1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
+	e := newE2E(t, "cap@example.com", providers.SandboxCardVisa, 1)
+	ctx, db, tc, svc, ana, post := e.ctx, e.db, e.tc, e.svc, e.owner, e.post
 	credits := func() int64 {
 		var n int64
 		db.Model(&models.LedgerEntry{}).Where("account_id = ? AND kind = ?", ana.AccountID, models.EntryAutoTopUp).Count(&n)
 		return n
 	}
-	wf := workflows.NewClient(tc, workflows.ClientOptions{TaskQueue: queue, AutoTopUpCooldown: time.Second})
+	wf := e.wf
 	wfID := workflows.AutoTopUpWorkflowID(ana.AccountID)
 	post(500, "seed")
 	if fired, err := svc.AfterDebit(ctx, wf, post(-400, "first")); err != nil || !fired {
