@@ -92,7 +92,9 @@ func (h *handlers) cardSetupWebhook(c *gin.Context, ev stripe.Event, obj checkou
 		return
 	}
 	signal := workflows.SetupEvent{EventID: ev.ID, Type: string(ev.Type), SessionID: obj.ID, SetupIntentID: expandableID(obj.SetupIntent)}
-	err = h.wf.SignalSaveCardCheckoutEvent(ctx, cs.ID, signal)
+	dctx, cancel := context.WithTimeout(ctx, webhookDeliverTimeout)
+	defer cancel()
+	_, err = h.wf.DeliverSaveCardCheckoutEvent(dctx, cs.ID, signal)
 	switch {
 	case errors.Is(err, workflows.ErrNotRunning):
 		// The setup is over (saved or expired); nothing is waiting. A card
@@ -103,6 +105,6 @@ func (h *handlers) cardSetupWebhook(c *gin.Context, ev stripe.Event, obj checkou
 	case err != nil:
 		abortWithError(c, fmt.Errorf("signal card setup %s: %w", cs.ID, err))
 	default:
-		ack(true, "signalled card setup "+cs.ID)
+		ack(true, "delivered to card setup "+cs.ID)
 	}
 }

@@ -83,7 +83,7 @@ func TestCardSetupWebhook_RedeliveredCompletionSavesOnceAndUnknownSetupsAreAckno
 	if res.State != string(models.CardSetupSaved) || res.CardLast4 != "9995" {
 		t.Fatalf("SaveCard result %+v, want saved with 9995", res)
 	}
-	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.SaveCardWorkflowID(setupID), ""), "save-card-saved-with-replayed-webhooks")
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.SaveCardWorkflowID(setupID), ""), "save-card-saved-with-replayed-deliveries")
 	v, err := s.temporal.QueryWorkflow(ctx, workflows.SaveCardWorkflowID(setupID), "", workflows.QueryState)
 	var st workflows.SaveCardState
 	if err != nil || v.Get(&st) != nil || st.EventsSeen != 1 {
@@ -123,7 +123,7 @@ func TestCardSetup_SandboxExpiryClosesTheSetupWithoutACard(t *testing.T) {
 	if err := s.db.Where("account_id = ?", u.AccountID).Take(&setup).Error; err != nil || setup.Status != models.CardSetupExpired {
 		t.Fatalf("setup row %+v, %v; want expired", setup, err)
 	}
-	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.SaveCardWorkflowID(setup.ID), ""), "save-card-expired")
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.SaveCardWorkflowID(setup.ID), ""), "save-card-expired-then-closed")
 	if code, _, page := s.do(http.MethodGet, loc, nil, nil, cookie); code != http.StatusOK || !strings.Contains(string(page), "data-no-card") || !strings.Contains(string(page), "No card was saved") {
 		t.Fatalf("auto top-up page after expiry: %d\n%s", code, page)
 	}

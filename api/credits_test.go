@@ -267,7 +267,7 @@ func TestTopUp_WebhookReplayedTenTimesCreditsOnceAndTheLedgerVerifies(t *testing
 	if receipts != 1 {
 		t.Fatalf("%d receipt emails; want 1: %+v", receipts, s.mailbox.Messages())
 	}
-	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.TopUpWorkflowID(id), ""), "top-up-paid-with-replayed-webhooks")
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.TopUpWorkflowID(id), ""), "top-up-paid-with-replayed-deliveries")
 	// The state query and the search attributes tell ops where it stands.
 	q, err := s.temporal.QueryWorkflow(context.Background(), workflows.TopUpWorkflowID(id), "", workflows.QueryState)
 	var st workflows.TopUpState
@@ -403,7 +403,7 @@ func TestTopUp_DeclinedSandboxCardKeepsTheCheckoutOpenAndExpiryCreditsNothing(t 
 	if res.State != workflows.PaymentExpired || tu.Status != models.TopUpExpired {
 		t.Fatalf("workflow %+v, row %s; want expired", res, tu.Status)
 	}
-	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.TopUpWorkflowID(id), ""), "top-up-expired-expire")
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.TopUpWorkflowID(id), ""), "top-up-expired-then-closed")
 	code, _, page := s.do(http.MethodGet, loc, nil, nil, cookie)
 	if code != 200 || !strings.Contains(string(page), `data-topup-status="expired"`) {
 		t.Fatalf("credits page after expiry = %d", code)

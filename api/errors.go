@@ -68,6 +68,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "unknown_test_card"
 	case errors.Is(err, workflows.ErrNotRunning):
 		return http.StatusNotFound, "not_running"
+	case errors.Is(err, workflows.ErrBadEvent):
+		return http.StatusBadRequest, "bad_payload"
 	case errors.Is(err, workflows.ErrUnavailable):
 		return http.StatusServiceUnavailable, "workflows_unavailable"
 	case errors.Is(err, ledger.ErrInsufficientFunds):

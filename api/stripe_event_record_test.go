@@ -60,6 +60,12 @@ func (f *failingSignals) SignalWorkflow(context.Context, string, string, string,
 	return errors.New("connection reset while signalling")
 }
 
+// UpdateWorkflow fails the same way: checkout events are delivered by
+// update since handle-late-checkout-events.
+func (f *failingSignals) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	return nil, f.SignalWorkflow(ctx, o.WorkflowID, "", o.UpdateName, nil)
+}
+
 // postSigned posts a signed Stripe event to base and returns the status and
 // the body.
 func (s *creditsServer) postSigned(base string, event map[string]any) (int, string) {
@@ -86,7 +92,8 @@ func (s *creditsServer) eventSeen(id string) bool {
 	return seen
 }
 
-// signals counts the signals in a workflow's history.
+// signals counts the events delivered to a workflow's history: signals,
+// and the deliver updates it accepted.
 func (s *creditsServer) signals(workflowID string) int {
 	s.t.Helper()
 	it := s.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -97,6 +104,9 @@ func (s *creditsServer) signals(workflowID string) int {
 			s.t.Fatal(err)
 		}
 		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
+			n++
+		}
+		if u := e.GetWorkflowExecutionUpdateAcceptedEventAttributes(); u != nil && u.GetAcceptedRequest().GetInput().GetName() == workflows.UpdateTopUpCheckoutEvent {
 			n++
 		}
 	}

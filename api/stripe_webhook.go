@@ -145,7 +145,9 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 	}
 	signal := workflows.CheckoutEvent{EventID: ev.ID, Type: string(ev.Type), SessionID: obj.ID,
 		PaymentIntentID: expandableID(obj.PaymentIntent), PaymentStatus: obj.PaymentStatus}
-	err = h.wf.SignalTopUpCheckoutEvent(ctx, t.ID, signal)
+	dctx, cancel := context.WithTimeout(ctx, webhookDeliverTimeout)
+	defer cancel()
+	_, err = h.wf.DeliverTopUpCheckoutEvent(dctx, t.ID, signal)
 	switch {
 	case errors.Is(err, workflows.ErrNotRunning):
 		// The workflow has closed. A payment reported now was still taken:
@@ -169,6 +171,6 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 		// Not recorded: Stripe's retry is handled.
 		abortWithError(c, fmt.Errorf("signal top-up %s: %w", t.ID, err))
 	default:
-		ack(true, "signalled top-up "+t.ID)
+		ack(true, "delivered to top-up "+t.ID)
 	}
 }

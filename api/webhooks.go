@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -14,6 +15,11 @@ import (
 // maxWebhookBody bounds what a webhook may send; Stripe's events are far
 // smaller, and a bound keeps a forged request from costing memory.
 const maxWebhookBody = 1 << 20
+
+// webhookDeliverTimeout bounds the wait for a workflow to take an event;
+// past it the webhook answers an error and the provider delivers again,
+// well within the providers' own request timeouts.
+const webhookDeliverTimeout = 10 * time.Second
 
 // twilioWebhook verifies X-Twilio-Signature against PUBLIC_BASE_URL plus the
 // request path and query, which is the URL Twilio signed.

@@ -69,6 +69,8 @@ var (
 	ErrNothingToApprove = errors.New("workflows: no auto top-up is waiting for approval")
 	// ErrInvalidGrant: a device poll named a code of another client.
 	ErrInvalidGrant = errors.New("workflows: the device code belongs to another client")
+	// ErrBadEvent: a delivered provider event lacks what the workflow needs.
+	ErrBadEvent = errors.New("workflows: the event cannot be applied")
 )
 
 // errTypeCheckoutFailed is the application-error type the checkout-link
@@ -81,6 +83,7 @@ var rejectedTypes = map[string]error{
 	errTypeCheckoutFailed:   ErrCheckoutFailed,
 	ErrTypeNothingToApprove: ErrNothingToApprove,
 	ErrTypeInvalidGrant:     ErrInvalidGrant,
+	ErrTypeBadEvent:         ErrBadEvent,
 }
 
 // translate turns a Temporal error into a domain error wrapping it, with

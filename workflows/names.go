@@ -116,12 +116,18 @@ func AutoTopUpWorkflowID(accountID int64) string {
 	return fmt.Sprintf("auto-top-up-%d", accountID)
 }
 
-// TopUp's messages: the Stripe webhook signals each checkout.session.*
-// event; POST /api/topups starts the workflow with an update that returns
-// once the checkout URL exists (update-with-start).
+// TopUp's messages: the Stripe webhook delivers each checkout.session.*
+// event (the signal is what runs before handle-late-checkout-events used);
+// POST /api/topups starts the workflow with an update that returns once the
+// checkout URL exists (update-with-start).
 const (
 	SignalTopUpCheckoutEvent = "checkout-event"
 	UpdateTopUpCheckoutURL   = "checkout-url"
+	// UpdateTopUpCheckoutEvent is how the webhook delivers an event since
+	// handle-late-checkout-events: an update answers only once the workflow
+	// has applied the event, so the webhook records it as handled only then
+	// (a signal is acknowledged by the server, not the workflow).
+	UpdateTopUpCheckoutEvent = "deliver-checkout-event"
 )
 
 // Payment states, the values of the MobayiloPaymentState search attribute.
@@ -159,6 +165,9 @@ const NameSaveCard = "SaveCard"
 const (
 	UpdateSaveCardCheckoutURL   = "setup-checkout-url"
 	SignalSaveCardCheckoutEvent = "setup-checkout-event"
+	// UpdateSaveCardCheckoutEvent delivers an event as
+	// UpdateTopUpCheckoutEvent does for top-ups.
+	UpdateSaveCardCheckoutEvent = "deliver-setup-checkout-event"
 )
 
 // SaveCardWorkflowID is the ID of a card setup's one SaveCard workflow.

@@ -75,12 +75,17 @@ type saveCard struct {
 	// outcome is set once: saved (a completed checkout), expired or failed.
 	outcome string
 	reason  string
+	// lateSaved: a completed checkout was reported after the setup expired;
+	// its card is saved before closing.
+	lateSaved bool
+	// wake nudges the wait when the deliver update applied an event.
+	wake workflow.Channel
 }
 
 // SaveCard runs one card setup to a final state.
 func SaveCard(ctx workflow.Context, in SaveCardInput) (SaveCardResult, error) {
 	s := &saveCard{st: SaveCardState{SetupID: in.SetupID, AccountID: in.AccountID, State: CardSetupPending,
-		NextAction: "open the setup checkout session"}}
+		NextAction: "open the setup checkout session"}, wake: workflow.NewBufferedChannel(ctx, 1)}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrAccountID.ValueSet(strconv.FormatInt(in.AccountID, 10))); err != nil {
 		return SaveCardResult{}, err
 	}
@@ -90,6 +95,11 @@ func SaveCard(ctx workflow.Context, in SaveCardInput) (SaveCardResult, error) {
 	if err := workflow.SetUpdateHandler(ctx, UpdateSaveCardCheckoutURL, s.checkoutLink); err != nil {
 		return SaveCardResult{}, err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSaveCardCheckoutEvent, s.deliverEvent,
+		workflow.UpdateHandlerOptions{Validator: s.validateEvent}); err != nil {
+		return SaveCardResult{}, err
+	}
+	closeLate := workflow.GetVersion(ctx, versionHandleLateEvents, workflow.DefaultVersion, 1) == 1
 
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -114,17 +124,7 @@ func SaveCard(ctx workflow.Context, in SaveCardInput) (SaveCardResult, error) {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 20},
 	})
 	if s.outcome == CardSetupSaved {
-		s.st.NextAction = "save the card"
-		var card activities.SaveSetupCardResult
-		err := workflow.ExecuteActivity(settle, a.SaveSetupCard, activities.SaveSetupCardInput{SetupID: in.SetupID, SetupIntentID: s.st.SetupIntentID}).Get(ctx, &card)
-		if err != nil {
-			s.st.LastError = err.Error()
-			s.outcome, s.reason = CardSetupFailed, "the saved card could not be read from the payment provider"
-		} else {
-			s.st.CardBrand, s.st.CardLast4 = card.Brand, card.Last4
-			s.st.NextAction = "tell auto top-up about the new card"
-			s.cardUpdated(ctx)
-		}
+		s.save(ctx, settle, in.SetupID)
 	}
 	if s.outcome != CardSetupSaved {
 		if err := workflow.ExecuteActivity(settle, a.FinishCardSetup, activities.FinishCardSetupInput{SetupID: in.SetupID,
@@ -132,12 +132,68 @@ func SaveCard(ctx workflow.Context, in SaveCardInput) (SaveCardResult, error) {
 			return SaveCardResult{}, err
 		}
 	}
+	// Never close with an event pending: a checkout completed as the timer
+	// expired the setup still saves its card.
+	if closeLate {
+		for {
+			s.drainEvents(ctx)
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return SaveCardResult{}, err
+			}
+			if s.drainEvents(ctx) == 0 && (!s.lateSaved || s.outcome == CardSetupSaved) {
+				break
+			}
+			if s.lateSaved && s.outcome != CardSetupSaved {
+				s.outcome, s.reason = CardSetupSaved, ""
+				s.save(ctx, settle, in.SetupID)
+			}
+		}
+	}
 	s.st.State, s.st.NextAction = s.outcome, "none"
-	// A checkout-url update still in flight must get its answer.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return SaveCardResult{}, err
+	if !closeLate {
+		// A checkout-url update still in flight must get its answer.
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return SaveCardResult{}, err
+		}
 	}
 	return SaveCardResult{State: s.outcome, CardBrand: s.st.CardBrand, CardLast4: s.st.CardLast4, Reason: s.reason}, nil
+}
+
+// save reads the completed setup's card back and saves it as the auto
+// top-up card, then tells auto top-up; a card that cannot be read fails the
+// setup.
+func (s *saveCard) save(ctx workflow.Context, settle workflow.Context, setupID string) {
+	var a *activities.Activities
+	s.st.NextAction = "save the card"
+	var card activities.SaveSetupCardResult
+	err := workflow.ExecuteActivity(settle, a.SaveSetupCard, activities.SaveSetupCardInput{SetupID: setupID, SetupIntentID: s.st.SetupIntentID}).Get(ctx, &card)
+	if err != nil {
+		s.st.LastError = err.Error()
+		s.outcome, s.reason = CardSetupFailed, "the saved card could not be read from the payment provider"
+		return
+	}
+	s.st.CardBrand, s.st.CardLast4 = card.Brand, card.Last4
+	s.st.NextAction = "tell auto top-up about the new card"
+	s.cardUpdated(ctx)
+}
+
+// drainEvents applies every event already signalled.
+func (s *saveCard) drainEvents(ctx workflow.Context) int {
+	return drainSignal(ctx, SignalSaveCardCheckoutEvent, s.onEvent)
+}
+
+// validateEvent admits a setup event to the deliver update only when it
+// can be applied.
+func (s *saveCard) validateEvent(_ workflow.Context, ev SetupEvent) error {
+	return requireEvent(ev.EventID, ev.Type)
+}
+
+// deliverEvent is the webhook's way in (UpdateSaveCardCheckoutEvent): the
+// event is applied before the answer.
+func (s *saveCard) deliverEvent(_ workflow.Context, ev SetupEvent) (EventReceipt, error) {
+	s.onEvent(ev)
+	s.wake.SendAsync(true)
+	return EventReceipt{State: s.st.State, Decided: s.outcome}, nil
 }
 
 // checkoutLink answers UpdateSaveCardCheckoutURL once the session exists.
@@ -166,6 +222,7 @@ func (s *saveCard) await(ctx workflow.Context, deadline time.Time) {
 			c.Receive(ctx, &ev)
 			s.onEvent(ev)
 		})
+		sel.AddReceive(s.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 		sel.AddFuture(timer, func(workflow.Future) {
 			s.decide(CardSetupExpired, "setup checkout expired without a card")
 		})
@@ -188,8 +245,9 @@ func (s *saveCard) onEvent(ev SetupEvent) {
 			s.st.LastError = ev.Type + " carried no setup intent"
 			return
 		}
-		if s.outcome == "" {
+		if s.outcome == "" || (s.outcome == CardSetupExpired && !s.lateSaved) {
 			s.st.SetupIntentID = ev.SetupIntentID
+			s.lateSaved = s.outcome == CardSetupExpired
 		}
 		s.decide(CardSetupSaved, "")
 	case EventCheckoutExpired:

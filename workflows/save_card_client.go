@@ -22,10 +22,12 @@ func (w *Client) StartSaveCard(ctx context.Context, in SaveCardInput) (CheckoutL
 	return link, err
 }
 
-// SignalSaveCardCheckoutEvent hands a verified checkout.session.* event of
-// a card setup to its workflow. Errors: ErrUnavailable, ErrNotRunning.
-func (w *Client) SignalSaveCardCheckoutEvent(ctx context.Context, setupID string, ev SetupEvent) error {
-	return w.signal(ctx, SaveCardWorkflowID(setupID), SignalSaveCardCheckoutEvent, ev)
+// DeliverSaveCardCheckoutEvent hands a verified checkout.session.* event of
+// a card setup to its workflow and returns once the workflow applied it.
+// Errors: ErrUnavailable, ErrNotRunning, ErrBadEvent.
+func (w *Client) DeliverSaveCardCheckoutEvent(ctx context.Context, setupID string, ev SetupEvent) (EventReceipt, error) {
+	var rc EventReceipt
+	return rc, w.update(ctx, SaveCardWorkflowID(setupID), UpdateSaveCardCheckoutEvent, &rc, ev)
 }
 
 // WaitSaveCard blocks until the setup's workflow closes or ctx ends.

@@ -24,6 +24,8 @@ type saveCardRun struct {
 	notified int
 	link     workflows.CheckoutLink
 	linkErr  error
+	// onFinish runs while FinishCardSetup is in flight.
+	onFinish func()
 }
 
 func newSaveCardRun(t *testing.T, checkoutErr error) *saveCardRun {
@@ -45,6 +47,9 @@ func newSaveCardRun(t *testing.T, checkoutErr error) *saveCardRun {
 	env.OnActivity(a.FinishCardSetup, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FinishCardSetupInput) error {
 			r.finish = append(r.finish, in)
+			if r.onFinish != nil {
+				r.onFinish()
+			}
 			return nil
 		})
 	env.OnSignalExternalWorkflow(mock.Anything, workflows.AutoTopUpWorkflowID(42), "", workflows.SignalAutoTopUpCardUpdated, nil).Return(
@@ -185,5 +190,22 @@ func TestSaveCard_NoAutoTopUpRunningStillSaves(t *testing.T) {
 	var res workflows.SaveCardResult
 	if err := env.GetWorkflowResult(&res); err != nil || res.State != string(models.CardSetupSaved) {
 		t.Fatalf("result %+v, %v; want saved", res, err)
+	}
+}
+
+// A checkout Stripe completed as our timer expired the setup: its event,
+// accepted while the expiry is recorded, still saves the card.
+func TestSaveCard_CompletionArrivingWhileTheExpiryIsRecordedSavesTheCard(t *testing.T) {
+	r := newSaveCardRun(t, nil)
+	r.onFinish = func() {
+		r.env.SignalWorkflow(workflows.SignalSaveCardCheckoutEvent, setupCompleted("evt_late", "cs_1"))
+		r.env.SignalWorkflow(workflows.SignalSaveCardCheckoutEvent, setupCompleted("evt_late", "cs_1"))
+	}
+	res := r.run()
+	if len(r.finish) != 1 || r.finish[0].Status != string(models.CardSetupExpired) {
+		t.Fatalf("finish %+v, want the expiry recorded first", r.finish)
+	}
+	if res.State != workflows.CardSetupSaved || len(r.saves) != 1 || r.notified != 1 {
+		t.Fatalf("result %+v, %d saves, %d notices; want the card saved once", res, len(r.saves), r.notified)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,14 +33,33 @@ var testStart = func() time.Time {
 }()
 
 // newTestEnv is the one way workflow tests get a test environment: on the
-// skipping clock, started at testStart.
+// skipping clock, started at testStart, and failing the test when the
+// workflow ends with signals it never handled or update handlers still
+// running (an event accepted and then dropped).
 func newTestEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
+	s.SetLogger(strictLogger{t})
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(testStart)
 	return env
 }
+
+// strictLogger passes the SDK's warnings and errors to the test log and
+// fails the test on the two the SDK gives when a workflow returns with work
+// left: signals never received, and update handlers not finished.
+type strictLogger struct{ t *testing.T }
+
+func (l strictLogger) Debug(string, ...any) {}
+func (l strictLogger) Info(string, ...any)  {}
+func (l strictLogger) Warn(msg string, kv ...any) {
+	if strings.Contains(msg, "unhandled signals") || strings.Contains(msg, "update handlers") {
+		l.t.Errorf("workflow ended with work left: %s %v", msg, kv)
+		return
+	}
+	l.t.Logf("WARN %s %v", msg, kv)
+}
+func (l strictLogger) Error(msg string, kv ...any) { l.t.Logf("ERROR %s %v", msg, kv) }
 
 // TestWorkflowTests_PassAYearFromToday runs every workflow test that starts
 // a test environment again, in a child process whose clock starts a year

@@ -100,6 +100,25 @@ type topUp struct {
 	// outcome is set once: paid, expired or failed.
 	outcome string
 	reason  string
+	// latePaid: a payment was reported after the outcome was decided
+	// otherwise (expired as the payer paid); it is credited before closing.
+	latePaid bool
+	// wake nudges the wait when the deliver update applied an event.
+	wake workflow.Channel
+}
+
+// versionHandleLateEvents marks runs that handle events accepted while
+// closing; earlier runs replay as they ran.
+const versionHandleLateEvents = "handle-late-checkout-events"
+
+// ErrTypeBadEvent is the deliver updates' rejection of a malformed event.
+const ErrTypeBadEvent = "BadCheckoutEvent"
+
+// EventReceipt is the deliver updates' answer: the event was applied, and
+// how the workflow stands after it.
+type EventReceipt struct {
+	State   string
+	Decided string
 }
 
 // checkoutFailedMessage answers the update when no checkout could be
@@ -109,7 +128,7 @@ const checkoutFailedMessage = "the checkout could not be opened; try again"
 // TopUp runs one top-up to a final state.
 func TopUp(ctx workflow.Context, in TopUpInput) (TopUpResult, error) {
 	s := &topUp{st: TopUpState{TopUpID: in.TopUpID, AccountID: in.AccountID, AmountCents: in.AmountCents,
-		State: PaymentAwaiting, NextAction: "open the checkout session"}}
+		State: PaymentAwaiting, NextAction: "open the checkout session"}, wake: workflow.NewBufferedChannel(ctx, 1)}
 	log := workflow.GetLogger(ctx)
 	if err := s.publish(ctx); err != nil {
 		return TopUpResult{}, err
@@ -120,6 +139,11 @@ func TopUp(ctx workflow.Context, in TopUpInput) (TopUpResult, error) {
 	if err := workflow.SetUpdateHandler(ctx, UpdateTopUpCheckoutURL, s.checkoutLink); err != nil {
 		return TopUpResult{}, err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateTopUpCheckoutEvent, s.deliverEvent,
+		workflow.UpdateHandlerOptions{Validator: s.validateEvent}); err != nil {
+		return TopUpResult{}, err
+	}
+	closeLate := workflow.GetVersion(ctx, versionHandleLateEvents, workflow.DefaultVersion, 1) == 1
 
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -142,22 +166,9 @@ func TopUp(ctx workflow.Context, in TopUpInput) (TopUpResult, error) {
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
-	res := TopUpResult{PaymentIntentID: s.st.PaymentIntentID, Reason: s.reason}
 	if s.outcome == PaymentSucceeded {
-		s.st.NextAction = "credit the wallet"
-		var cr activities.CreditTopUpResult
-		if err := workflow.ExecuteActivity(settle, a.CreditTopUp, activities.CreditTopUpInput{TopUpID: in.TopUpID, PaymentIntentID: s.st.PaymentIntentID}).Get(ctx, &cr); err != nil {
-			// Only a permanent refusal gets here; ops must look.
-			s.st.LastError = err.Error()
-			s.st.State, s.st.NextAction = PaymentFailed, "ops: the payment was taken but the ledger refused the credit"
-			_ = s.publish(ctx)
+		if err := s.credit(ctx, in, settle, actx); err != nil {
 			return TopUpResult{}, err
-		}
-		s.st.BalanceAfterCents, res.BalanceAfterCents = cr.BalanceAfterCents, cr.BalanceAfterCents
-		s.st.State = PaymentSucceeded
-		if err := workflow.ExecuteActivity(actx, a.EmailTopUpReceipt, in.TopUpID).Get(ctx, nil); err != nil {
-			// The receipt stays on the Credits page; the credit stands.
-			log.Warn("receipt email failed", "topup_id", in.TopUpID, "error", err)
 		}
 	} else {
 		s.st.State = s.outcome
@@ -166,16 +177,80 @@ func TopUp(ctx workflow.Context, in TopUpInput) (TopUpResult, error) {
 			return TopUpResult{}, err
 		}
 	}
+	// Never close with an event pending: one accepted while the top-up was
+	// closing (Stripe's retry of a payment made as the expiry timer fired)
+	// is handled, and a payment in it is credited here.
+	if closeLate {
+		for {
+			s.drainEvents(ctx)
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return TopUpResult{}, err
+			}
+			if s.drainEvents(ctx) == 0 && (!s.latePaid || s.st.State == PaymentSucceeded) {
+				break
+			}
+			if s.latePaid && s.st.State != PaymentSucceeded {
+				log.Warn("payment reported while the top-up closed: crediting it", "topup_id", in.TopUpID, "payment_intent", s.st.PaymentIntentID)
+				s.reason = ""
+				if err := s.credit(ctx, in, settle, actx); err != nil {
+					return TopUpResult{}, err
+				}
+			}
+		}
+	}
 	s.st.NextAction = "none"
-	res.State = s.st.State
+	res := TopUpResult{State: s.st.State, PaymentIntentID: s.st.PaymentIntentID, BalanceAfterCents: s.st.BalanceAfterCents, Reason: s.reason}
 	if err := s.publish(ctx); err != nil {
 		return TopUpResult{}, err
 	}
-	// A checkout-url update still in flight must get its answer.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return TopUpResult{}, err
+	if !closeLate {
+		// A checkout-url update still in flight must get its answer.
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return TopUpResult{}, err
+		}
 	}
 	return res, nil
+}
+
+// credit posts the top-up's one ledger credit (keyed by the PaymentIntent)
+// and mails the receipt.
+func (s *topUp) credit(ctx workflow.Context, in TopUpInput, settle, actx workflow.Context) error {
+	var a *activities.Activities
+	s.st.NextAction = "credit the wallet"
+	var cr activities.CreditTopUpResult
+	if err := workflow.ExecuteActivity(settle, a.CreditTopUp, activities.CreditTopUpInput{TopUpID: in.TopUpID, PaymentIntentID: s.st.PaymentIntentID}).Get(ctx, &cr); err != nil {
+		// Only a permanent refusal gets here; ops must look.
+		s.st.LastError = err.Error()
+		s.st.State, s.st.NextAction = PaymentFailed, "ops: the payment was taken but the ledger refused the credit"
+		_ = s.publish(ctx)
+		return err
+	}
+	s.st.BalanceAfterCents = cr.BalanceAfterCents
+	s.st.State = PaymentSucceeded
+	if err := workflow.ExecuteActivity(actx, a.EmailTopUpReceipt, in.TopUpID).Get(ctx, nil); err != nil {
+		// The receipt stays on the Credits page; the credit stands.
+		workflow.GetLogger(ctx).Warn("receipt email failed", "topup_id", in.TopUpID, "error", err)
+	}
+	return nil
+}
+
+// drainEvents applies every event already signalled.
+func (s *topUp) drainEvents(ctx workflow.Context) int {
+	return drainSignal(ctx, SignalTopUpCheckoutEvent, s.onEvent)
+}
+
+// validateEvent admits a checkout event to the deliver update only when it
+// can be applied: the webhook then knows the workflow took it.
+func (s *topUp) validateEvent(_ workflow.Context, ev CheckoutEvent) error {
+	return requireEvent(ev.EventID, ev.Type)
+}
+
+// deliverEvent is the webhook's way in (UpdateTopUpCheckoutEvent): the
+// event is applied before the answer, so an accepted event is never lost.
+func (s *topUp) deliverEvent(_ workflow.Context, ev CheckoutEvent) (EventReceipt, error) {
+	s.onEvent(ev)
+	s.wake.SendAsync(true)
+	return EventReceipt{State: s.st.State, Decided: s.outcome}, nil
 }
 
 // checkoutLink answers UpdateTopUpCheckoutURL once the session exists.
@@ -208,6 +283,7 @@ func (s *topUp) await(ctx workflow.Context, deadline time.Time) {
 			c.Receive(ctx, &ev)
 			s.onEvent(ev)
 		})
+		sel.AddReceive(s.wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 		sel.AddFuture(timer, func(workflow.Future) {
 			// A completed checkout whose payment is still processing has
 			// not expired: its money may yet arrive, and must be credited.
@@ -256,6 +332,9 @@ func (s *topUp) paid(ev CheckoutEvent) {
 	if s.st.PaymentIntentID == "" {
 		s.st.LastError = ev.Type + " carried no payment intent"
 		return
+	}
+	if s.outcome != "" && s.outcome != PaymentSucceeded {
+		s.latePaid = true
 	}
 	s.decide(PaymentSucceeded, "")
 }

@@ -27,11 +27,15 @@ func (w *Client) StartTopUp(ctx context.Context, in TopUpInput) (CheckoutLink, e
 	return link, err
 }
 
-// SignalTopUpCheckoutEvent hands a verified checkout.session.* event to the
-// top-up's workflow. Errors: ErrUnavailable, ErrNotRunning (the workflow
-// has closed).
-func (w *Client) SignalTopUpCheckoutEvent(ctx context.Context, topUpID string, ev CheckoutEvent) error {
-	return w.signal(ctx, TopUpWorkflowID(topUpID), SignalTopUpCheckoutEvent, ev)
+// DeliverTopUpCheckoutEvent hands a verified checkout.session.* event to
+// the top-up's workflow and returns once the workflow has applied it (an
+// update, not a signal): only then may the webhook record the event as
+// handled. Errors: ErrUnavailable, ErrNotRunning (the workflow has closed:
+// a payment now goes to StartCreditLateTopUp), ErrBadEvent, or a failure
+// of the round trip (answer Stripe with an error so it delivers again).
+func (w *Client) DeliverTopUpCheckoutEvent(ctx context.Context, topUpID string, ev CheckoutEvent) (EventReceipt, error) {
+	var rc EventReceipt
+	return rc, w.update(ctx, TopUpWorkflowID(topUpID), UpdateTopUpCheckoutEvent, &rc, ev)
 }
 
 // WaitTopUp blocks until the top-up's workflow closes or ctx ends.

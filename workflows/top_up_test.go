@@ -24,6 +24,11 @@ type topUpRun struct {
 	mailed  int
 	link    workflows.CheckoutLink
 	linkErr error
+	// onFinish runs while FinishTopUp is in flight (events racing the close).
+	onFinish func()
+	// delivered are the deliver update's answers, rejected its refusals.
+	delivered []workflows.EventReceipt
+	rejected  []error
 }
 
 func newTopUpRun(t *testing.T, checkoutErr error) *topUpRun {
@@ -45,6 +50,9 @@ func newTopUpRun(t *testing.T, checkoutErr error) *topUpRun {
 	env.OnActivity(a.FinishTopUp, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FinishTopUpInput) error {
 			r.finish = append(r.finish, in)
+			if r.onFinish != nil {
+				r.onFinish()
+			}
 			return nil
 		})
 	env.OnActivity(a.EmailTopUpReceipt, mock.Anything, "tu_1").Return(func(_ context.Context, _ string) error { r.mailed++; return nil })
@@ -64,6 +72,28 @@ func (r *topUpRun) signalAt(at time.Duration, evs ...workflows.CheckoutEvent) {
 			r.env.SignalWorkflow(workflows.SignalTopUpCheckoutEvent, ev)
 		}
 	}, at)
+}
+
+// deliver sends events through the webhook's update, recording answers.
+func (r *topUpRun) deliver(evs ...workflows.CheckoutEvent) {
+	for _, ev := range evs {
+		r.env.UpdateWorkflow(workflows.UpdateTopUpCheckoutEvent, ev.EventID, &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { r.rejected = append(r.rejected, err) },
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					r.rejected = append(r.rejected, err)
+					return
+				}
+				rc, _ := v.(workflows.EventReceipt)
+				r.delivered = append(r.delivered, rc)
+			},
+		}, ev)
+	}
+}
+
+func (r *topUpRun) deliverAt(at time.Duration, evs ...workflows.CheckoutEvent) {
+	r.env.RegisterDelayedCallback(func() { r.deliver(evs...) }, at)
 }
 
 func (r *topUpRun) run() workflows.TopUpResult {
@@ -226,5 +256,49 @@ func TestTopUp_AsyncPaymentThatNeverSettlesExpiresAfterTheSettlementWindow(t *te
 	res := r.run()
 	if res.State != workflows.PaymentExpired || len(r.credits) != 0 {
 		t.Fatalf("result %+v, credits %v", res, r.credits)
+	}
+}
+
+// The review's scenario: the payer pays at the last second, our webhook is
+// down, the expiry timer fires, and Stripe's retry arrives while the
+// workflow records the expiry. The event is accepted, so it must be
+// credited, exactly once.
+func TestTopUp_PaidEventArrivingWhileTheExpiryIsRecordedIsCreditedOnce(t *testing.T) {
+	for name, send := range map[string]func(r *topUpRun, ev workflows.CheckoutEvent){
+		"signal": func(r *topUpRun, ev workflows.CheckoutEvent) {
+			r.env.SignalWorkflow(workflows.SignalTopUpCheckoutEvent, ev)
+		},
+		"update": func(r *topUpRun, ev workflows.CheckoutEvent) { r.deliver(ev) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newTopUpRun(t, nil)
+			r.onFinish = func() {
+				send(r, completed("evt_late", "paid"))
+				send(r, completed("evt_late", "paid")) // and its redelivery
+			}
+			res := r.run()
+			if len(r.finish) != 1 || r.finish[0].Status != string(models.TopUpExpired) {
+				t.Fatalf("finish %+v, want the expiry recorded first", r.finish)
+			}
+			if res.State != workflows.PaymentSucceeded || res.PaymentIntentID != "pi_1" || len(r.credits) != 1 || r.mailed != 1 {
+				t.Fatalf("result %+v after %d credits and %d receipts; want the late payment credited once", res, len(r.credits), r.mailed)
+			}
+		})
+	}
+}
+
+func TestTopUp_DeliverUpdateAppliesTheEventBeforeItAnswers(t *testing.T) {
+	r := newTopUpRun(t, nil)
+	r.deliverAt(2*time.Minute, completed("evt_1", "paid"), completed("evt_1", "paid"))
+	r.deliverAt(time.Minute, workflows.CheckoutEvent{Type: workflows.EventCheckoutCompleted})
+	res := r.run()
+	if res.State != workflows.PaymentSucceeded || len(r.credits) != 1 {
+		t.Fatalf("result %+v, %d credits; want one", res, len(r.credits))
+	}
+	if len(r.delivered) != 2 || r.delivered[0].Decided != workflows.PaymentSucceeded {
+		t.Fatalf("answers %+v, want both deliveries applied (decided succeeded)", r.delivered)
+	}
+	if len(r.rejected) != 1 {
+		t.Fatalf("refusals %v, want the event without an id refused", r.rejected)
 	}
 }

@@ -79,7 +79,13 @@ func (s *Service) FinishSetup(ctx context.Context, id string, status models.Card
 	if status == models.CardSetupPending {
 		return fmt.Errorf("autotopup: finish card setup %s: pending is not final", id)
 	}
-	err := s.updateSetup(ctx, s.db.WithContext(ctx).Where("id = ? AND status = ?", id, models.CardSetupPending),
+	// A setup is final once, except that a checkout Stripe completed as our
+	// timer expired it is saved after all: the card is the owner's.
+	from := []models.CardSetupStatus{models.CardSetupPending}
+	if status == models.CardSetupSaved {
+		from = append(from, models.CardSetupExpired)
+	}
+	err := s.updateSetup(ctx, s.db.WithContext(ctx).Where("id = ? AND status IN ?", id, from),
 		map[string]any{"status": status, "setup_intent_id": setupIntentID, "card_brand": brand, "card_last4": last4})
 	if errors.Is(err, ErrSetupNotFound) {
 		if _, err := s.Setup(ctx, id); err != nil {
