@@ -193,7 +193,8 @@ func (h *handlers) adminAdjust(c *gin.Context) {
 		cents = -cents
 	}
 	res, err := h.d.Ledger.Adjust(c.Request.Context(), ledger.Adjustment{AccountID: id, AmountCents: cents,
-		Reason: c.PostForm("reason"), Ref: strings.TrimSpace(c.PostForm("ref")), Actor: fmt.Sprintf("admin:%d", p.User.ID)})
+		Reason: c.PostForm("reason"), Ref: strings.TrimSpace(c.PostForm("ref")), Actor: fmt.Sprintf("admin:%d", p.User.ID),
+		ActorAccountID: p.Account.ID})
 	if err != nil {
 		h.adminFailed(c, err)
 		return

@@ -71,3 +71,32 @@ func TestAdminAdjust_PostsOneAuditedAdjustmentWithTheOperatorAsActor(t *testing.
 		}
 	})
 }
+
+// An operator cannot credit their own wallet: the form is not offered on
+// their own account, and a hand-made request is refused (403) with nothing
+// written.
+func TestAdminAdjust_AnOperatorCannotAdjustTheirOwnWallet(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newAdmEnv(t, db)
+		op := e.newUser(t, "self@mobayilo.test", models.AccountIndividual, true)
+		other := e.newUser(t, "other@example.test", models.AccountIndividual, false)
+		opWeb := e.signIn(t, op)
+		page := e.send(t, opWeb, "GET", "/admin?q=mobayilo.test", nil, nil)
+		if page.status != http.StatusOK || strings.Contains(page.body, fmt.Sprintf("/admin/accounts/%d/adjust", op.AccountID)) || !strings.Contains(page.body, "data-adjust-own") {
+			t.Fatalf("the operator's own row offers an adjustment (status %d)", page.status)
+		}
+		if page := e.send(t, opWeb, "GET", "/admin?q=example.test", nil, nil); !strings.Contains(page.body, fmt.Sprintf("/admin/accounts/%d/adjust", other.AccountID)) {
+			t.Fatal("another account's row lost its adjustment form")
+		}
+		r := e.send(t, opWeb, "POST", fmt.Sprintf("/admin/accounts/%d/adjust", op.AccountID), url.Values{"amount": {"50"}, "reason": {"treat myself"}}, nil)
+		if r.status != http.StatusForbidden || !strings.Contains(r.body, "own wallet") {
+			t.Fatalf("self-adjustment answered %d, want 403 naming the rule", r.status)
+		}
+		if a, err := e.led.Account(context.Background(), op.AccountID); err != nil || a.BalanceCents != 0 {
+			t.Fatalf("balance %d, %v; want nothing credited", a.BalanceCents, err)
+		}
+		if a := e.audits(t); len(a) != 0 {
+			t.Fatalf("audit %v, want nothing written", a)
+		}
+	})
+}

@@ -80,6 +80,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, ledger.ErrAccountDisabled):
 		return http.StatusForbidden, "account_disabled"
+	case errors.Is(err, ledger.ErrSelfAdjustment):
+		return http.StatusForbidden, "self_adjustment"
 	case errors.Is(err, ledger.ErrHoldSettled), errors.Is(err, ledger.ErrCaptureExceedsHold):
 		return http.StatusConflict, "hold_settled"
 	case errors.Is(err, identity.ErrNotFound), errors.Is(err, identity.ErrNotCompanyAdmin):

@@ -37,13 +37,19 @@ func openForAdmin(ctx context.Context) (*gorm.DB, error) {
 
 // operator names who ran an admin command, for the audit log.
 func operator(flag string) string {
-	if flag != "" {
-		return "operator:" + flag
-	}
+	who := "unknown"
 	if u, err := user.Current(); err == nil {
-		return "operator:" + u.Username
+		who = u.Username
 	}
-	return "operator:unknown"
+	if host, err := os.Hostname(); err == nil && host != "" {
+		who += "@" + host
+	}
+	// --actor only adds who the person says they are: the OS account and
+	// host that ran the command are always in the record.
+	if flag = strings.TrimSpace(flag); flag != "" {
+		return fmt.Sprintf("operator:%s (as %s)", who, flag)
+	}
+	return "operator:" + who
 }
 
 func audit(ctx context.Context, db *gorm.DB, actor, action, target, details string) error {

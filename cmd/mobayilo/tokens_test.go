@@ -81,7 +81,7 @@ func TestTokensRevoke_ByValueByIDAndByUserWithAnAuditRecord(t *testing.T) {
 	}
 	var audits []models.AuditLog
 	db.Where("action = ?", "tokens.revoke").Order("id").Find(&audits)
-	if len(audits) != 4 || audits[0].Actor != "operator:helpdesk" || audits[0].Target != "token:"+strconv.FormatInt(leakedPAT.ID, 10) {
+	if len(audits) != 4 || audits[0].Actor != osOperator(t)+" (as helpdesk)" || audits[0].Target != "token:"+strconv.FormatInt(leakedPAT.ID, 10) {
 		t.Fatalf("audit records %+v", audits)
 	}
 	for _, a := range audits {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"os/user"
 	"strings"
 	"testing"
 
@@ -76,7 +78,7 @@ func TestUsersDisableEnable_CutsTheUserOffWithAnAuditRecord(t *testing.T) {
 	}
 
 	var logs []models.AuditLog
-	db.Where("actor = ?", "operator:helpdesk-joe").Order("id").Find(&logs)
+	db.Where("actor = ?", osOperator(t)+" (as helpdesk-joe)").Order("id").Find(&logs)
 	var got []string
 	for _, l := range logs {
 		got = append(got, l.Action)
@@ -91,5 +93,52 @@ func TestUsersDisableEnable_CutsTheUserOffWithAnAuditRecord(t *testing.T) {
 	}
 	if _, err := mobayilo(t, "users", "disable", "--email", "nobody@example.test"); !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(ee.msg, "user not found") {
 		t.Fatalf("unknown email: %v", err)
+	}
+}
+
+// osOperator is how the audit log names whoever runs these tests: the OS
+// account and host, which --actor can add to but never replace.
+func osOperator(t *testing.T) string {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "operator:" + u.Username + "@" + host
+}
+
+func TestLedgerAdjust_RecordsTheOSUserAndHostWhateverActorIsGiven(t *testing.T) {
+	t.Setenv("MOBAYILO_DATA_DIR", t.TempDir())
+	t.Setenv("DATABASE_URL", "")
+	if _, err := mobayilo(t, "users", "create", "--email", "ana@example.test"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := mobayilo(t, "ledger", "adjust", "--email", "ana@example.test", "--amount-cents", "500", "--reason", "goodwill", "--actor", "admin:1"); err != nil {
+		t.Fatalf("ledger adjust: %q %v", out, err)
+	}
+	if out, err := mobayilo(t, "ledger", "adjust", "--email", "ana@example.test", "--amount-cents", "-100", "--reason", "fee"); err != nil {
+		t.Fatalf("ledger adjust: %q %v", out, err)
+	}
+	cfg, err := config.FromOS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := app.OpenDB(context.Background(), cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []models.LedgerEntry
+	db.Where("kind = ?", models.EntryAdjustment).Order("id").Find(&entries)
+	if len(entries) != 2 || entries[0].Actor != osOperator(t)+" (as admin:1)" || entries[1].Actor != osOperator(t) {
+		t.Fatalf("entries %+v; want the OS user and host on both, the claimed actor only added", entries)
+	}
+	var audits []models.AuditLog
+	db.Where("action = ?", "ledger.adjust").Order("id").Find(&audits)
+	if len(audits) != 2 || audits[0].Actor != entries[0].Actor {
+		t.Fatalf("audits %+v", audits)
 	}
 }

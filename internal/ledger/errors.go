@@ -24,6 +24,8 @@ var (
 	ErrHoldSettled = errors.New("hold already settled")
 	// ErrCaptureExceedsHold: a capture may be smaller than its hold, never larger.
 	ErrCaptureExceedsHold = errors.New("capture exceeds hold")
+	// ErrSelfAdjustment: an operator tried to adjust their own wallet.
+	ErrSelfAdjustment = errors.New("operators cannot adjust their own wallet; ask another operator")
 	// ErrInvalid is wrapped by every *ValidationError.
 	ErrInvalid = errors.New("invalid ledger request")
 )

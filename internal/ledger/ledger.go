@@ -146,8 +146,8 @@ func validateKey(k string) error {
 
 // Post writes one entry and moves the account's balance by its amount.
 //
-// A replay of a key with the same account, kind and amount returns the
-// original entry with Replayed set. Errors: ErrInvalid (a *ValidationError),
+// A replay of a key with the same content (account, kind, amount, reason
+// and references) returns the original entry with Replayed set. Errors: ErrInvalid (a *ValidationError),
 // ErrIdempotencyConflict, ErrAccountNotFound, ErrAccountDisabled,
 // ErrInsufficientFunds. On any error nothing was written.
 func (s *Service) Post(ctx context.Context, p Posting) (Result, error) {
@@ -244,7 +244,7 @@ func (s *Service) explainRefusal(ctx context.Context, p Posting) (Result, error)
 	if prev, found, err := entryByKey(db, p.IdempotencyKey); err != nil {
 		return Result{}, err
 	} else if found {
-		if prev.AccountID != p.AccountID || prev.Kind != p.Kind || prev.AmountCents != p.AmountCents {
+		if entryHash(prev) != contentHash(p.AccountID, p.Kind, p.AmountCents, p.Description, p.CallRef, p.TopUpRef, p.NumberRef, nil) {
 			return Result{}, fmt.Errorf("%w: key %q", ErrIdempotencyConflict, p.IdempotencyKey)
 		}
 		return Result{Entry: prev, BalanceBefore: prev.BalanceAfter - prev.AmountCents, Replayed: true}, nil
@@ -258,6 +258,28 @@ func (s *Service) explainRefusal(ctx context.Context, p Posting) (Result, error)
 	}
 	return Result{}, fmt.Errorf("%w: account %d has %d cents available, posting needs %d",
 		ErrInsufficientFunds, p.AccountID, acct.AvailableCents(), -p.AmountCents)
+}
+
+// contentHash is what a replay must match: a hash of the whole posting
+// (account, kind, amount, reason, references), so the same key with other
+// content is a conflict and never a silent "already applied". Who posted it
+// is not content: a retry from another process is the same posting.
+func contentHash(accountID int64, kind models.EntryKind, amountCents int64, description, callRef, topUpRef, numberRef string, holdID *int64) string {
+	h := sha256.New()
+	hold := int64(0)
+	if holdID != nil {
+		hold = *holdID
+	}
+	// Lengths before strings keep "ab"+"c" apart from "a"+"bc".
+	fmt.Fprintf(h, "%d|%s|%d|%d|", accountID, kind, amountCents, hold)
+	for _, f := range []string{description, callRef, topUpRef, numberRef} {
+		fmt.Fprintf(h, "%d:%s|", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func entryHash(e models.LedgerEntry) string {
+	return contentHash(e.AccountID, e.Kind, e.AmountCents, e.Description, e.CallRef, e.TopUpRef, e.NumberRef, e.HoldID)
 }
 
 func entryByKey(db *gorm.DB, key string) (models.LedgerEntry, bool, error) {
@@ -329,6 +351,9 @@ type Adjustment struct {
 	// Ref, optional, distinguishes a deliberate second identical adjustment.
 	Ref   string
 	Actor string
+	// ActorAccountID is the operator's own account, when the operator has
+	// one (a web admin); an adjustment of it is refused.
+	ActorAccountID int64
 }
 
 // AdjustmentKey derives an adjustment's idempotency key from what it is, so
@@ -344,8 +369,12 @@ func AdjustmentKey(accountID, amountCents int64, reason, ref string) string {
 }
 
 // Adjust posts a manual adjustment with its audit record in one transaction.
-// Errors: as Post, and ErrInvalid for a missing or over-long reason.
+// Errors: as Post, ErrInvalid for a missing or over-long reason, and
+// ErrSelfAdjustment for an operator's own wallet.
 func (s *Service) Adjust(ctx context.Context, a Adjustment) (Result, error) {
+	if a.ActorAccountID != 0 && a.ActorAccountID == a.AccountID {
+		return Result{}, ErrSelfAdjustment
+	}
 	reason := strings.TrimSpace(a.Reason)
 	if reason == "" || len(reason) > 500 || !utf8.ValidString(reason) {
 		return Result{}, invalid("reason", "must say why, in at most 500 characters")

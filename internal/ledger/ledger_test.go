@@ -182,6 +182,20 @@ func TestPost_KeyReusedWithDifferentContentConflictsAndWritesNothing(t *testing.
 		v = base
 		v.AccountID = b.ID
 		variants["account"] = v
+		// The whole posting counts, as Formance hashes it: a key reused for
+		// another reason or business reference is a conflict too.
+		v = base
+		v.Description = "another reason"
+		variants["reason"] = v
+		v = base
+		v.CallRef = "call_2"
+		variants["call reference"] = v
+		v = base
+		v.TopUpRef = "tu_2"
+		variants["top-up reference"] = v
+		v = base
+		v.NumberRef = "num_2"
+		variants["number reference"] = v
 		for name, p := range variants {
 			if _, err := svc.Post(ctx, p); !errors.Is(err, ledger.ErrIdempotencyConflict) {
 				t.Errorf("%s changed: err = %v, want ErrIdempotencyConflict", name, err)
@@ -190,6 +204,13 @@ func TestPost_KeyReusedWithDifferentContentConflictsAndWritesNothing(t *testing.
 		mustBalance(t, svc, a.ID, 990, 0)
 		mustBalance(t, svc, b.ID, 1000, 0)
 		mustVerifyClean(t, svc)
+		// The same posting by another actor (a retry from another worker)
+		// is still the original.
+		same := base
+		same.Actor = "another worker"
+		if res, err := svc.Post(ctx, same); err != nil || !res.Replayed {
+			t.Fatalf("an identical posting: %+v, %v; want a replay", res, err)
+		}
 	})
 }
 
