@@ -589,3 +589,43 @@ func TestTopUp_SandboxThreeDSecureCardPaysOnceTheChallengeIsCompleted(t *testing
 		t.Fatalf("GET top-up = %d %v, want paid by the 3-D Secure card", code, body)
 	}
 }
+
+// A late-credit run that failed (here: terminated by an operator) must not
+// block the payment for good: Stripe's redelivery runs it again, and the
+// webhook says "credited" only once it is.
+func TestTopUp_LateCreditThatFailedRunsAgainOnRedelivery(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	u, cookie, _ := s.user("late-again@example.com", models.AccountIndividual)
+	checkout := s.webTopUp(cookie, "5")
+	session, id := sessionFromURL(t, checkout)
+	form := url.Values{"action": {"expire"}}
+	if code, _, _ := s.do(http.MethodPost, strings.TrimPrefix(checkout, s.URL), strings.NewReader(form.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil); code != http.StatusSeeOther {
+		t.Fatalf("expiring the sandbox checkout = %d", code)
+	}
+	if res := s.waitTopUp(id); res.State != string(models.TopUpExpired) {
+		t.Fatalf("top-up = %+v, want expired", res)
+	}
+	ctx := context.Background()
+	lateID := workflows.LateTopUpWorkflowID("pi_late_again")
+	// An earlier run that never got to credit, ended by an operator.
+	if _, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: lateID, TaskQueue: "nobody-polls-this"}, workflows.NameCreditLateTopUp,
+		workflows.CreditLateTopUpInput{TopUpID: id, PaymentIntentID: "pi_late_again"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.temporal.TerminateWorkflow(ctx, lateID, "", "test: a failed late credit"); err != nil {
+		t.Fatal(err)
+	}
+	if code, handled := s.postEventReply(completedEvent("evt_late_again", session, id, "pi_late_again")); code != http.StatusOK || !handled {
+		t.Fatalf("redelivery after the failed run: %d handled=%v, want credited", code, handled)
+	}
+	acct, _ := s.ledger.Account(ctx, u.AccountID)
+	if acct.BalanceCents != 500 {
+		t.Fatalf("balance %d, want the late payment credited", acct.BalanceCents)
+	}
+	if code, _ := s.postEventReply(completedEvent("evt_late_again_2", session, id, "pi_late_again")); code != http.StatusOK {
+		t.Fatalf("another event about the credited payment: %d", code)
+	}
+	if acct, _ := s.ledger.Account(ctx, u.AccountID); acct.BalanceCents != 500 {
+		t.Fatalf("balance %d after another event, want 500: credited once", acct.BalanceCents)
+	}
+}

@@ -159,14 +159,17 @@ func (h *handlers) stripeWebhook(c *gin.Context) {
 			ack(false, "top-up workflow already closed")
 			return
 		}
-		err := h.wf.StartCreditLateTopUp(ctx, workflows.CreditLateTopUpInput{TopUpID: t.ID, PaymentIntentID: signal.PaymentIntentID})
+		log.Warn("payment for a closed top-up: crediting it", "topup_id", t.ID, "status", t.Status, "payment_intent", signal.PaymentIntentID)
+		lctx, cancel := context.WithTimeout(ctx, webhookDeliverTimeout)
+		defer cancel()
+		res, err := h.wf.CreditLateTopUp(lctx, workflows.CreditLateTopUpInput{TopUpID: t.ID, PaymentIntentID: signal.PaymentIntentID})
 		if err != nil {
-			// Not recorded: Stripe's retry is handled.
+			// Not credited yet (or the run failed): not recorded, so
+			// Stripe's redelivery asks again and a failed run runs again.
 			abortWithError(c, fmt.Errorf("credit late payment of top-up %s: %w", t.ID, err))
 			return
 		}
-		log.Warn("payment for a closed top-up: crediting it", "topup_id", t.ID, "status", t.Status, "payment_intent", signal.PaymentIntentID)
-		ack(true, "late payment credited for top-up "+t.ID)
+		ack(true, fmt.Sprintf("late payment credited to top-up %s (ledger entry %d)", t.ID, res.LedgerEntryID))
 	case err != nil:
 		// Not recorded: Stripe's retry is handled.
 		abortWithError(c, fmt.Errorf("signal top-up %s: %w", t.ID, err))

@@ -43,19 +43,25 @@ func (w *Client) WaitTopUp(ctx context.Context, topUpID string) error {
 	return w.wait(ctx, TopUpWorkflowID(topUpID), nil)
 }
 
-// StartCreditLateTopUp starts the one CreditLateTopUp run of a payment that
-// arrived after its top-up closed; a run already started for that
-// PaymentIntent is not an error. Errors: ErrUnavailable.
-func (w *Client) StartCreditLateTopUp(ctx context.Context, in CreditLateTopUpInput) error {
+// CreditLateTopUp credits a payment that arrived after its top-up closed,
+// through its one CreditLateTopUp run, and returns once the credit is in
+// the ledger: the webhook records the event only then. A run already going
+// (or done) for the PaymentIntent is joined; one that failed or was
+// terminated runs again, so Stripe's redelivery after a failure is acted
+// on. Errors: ErrUnavailable, the run's failure, or ctx ending first (the
+// credit goes on; answer Stripe with an error so it asks again).
+func (w *Client) CreditLateTopUp(ctx context.Context, in CreditLateTopUpInput) (CreditLateTopUpResult, error) {
 	if err := w.ready(); err != nil {
-		return err
+		return CreditLateTopUpResult{}, err
 	}
+	id := LateTopUpWorkflowID(in.PaymentIntentID)
 	_, err := w.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: LateTopUpWorkflowID(in.PaymentIntentID), TaskQueue: w.o.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		ID: id, TaskQueue: w.o.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 	}, NameCreditLateTopUp, in)
-	if err = translate(err, "start "+LateTopUpWorkflowID(in.PaymentIntentID)); errors.Is(err, ErrAlreadyStarted) {
-		return nil
+	if err = translate(err, "start "+id); err != nil && !errors.Is(err, ErrAlreadyStarted) {
+		return CreditLateTopUpResult{}, err
 	}
-	return err
+	var res CreditLateTopUpResult
+	return res, w.wait(ctx, id, &res)
 }

@@ -62,10 +62,15 @@ var overdraftKinds = map[models.EntryKind]bool{
 }
 
 // disabledAccountKinds may still post to a disabled account: an operator's
-// correction or a refund must never be blocked by the account's status.
+// correction or a refund must never be blocked by the account's status, and
+// a payment already taken (a checkout paid, an auto top-up charged) is the
+// customer's money, credited so that it is neither lost nor retried for
+// ever; the account still cannot spend it, and refunds are the RUNBOOK's.
 var disabledAccountKinds = map[models.EntryKind]bool{
 	models.EntryAdjustment: true,
 	models.EntryRefund:     true,
+	models.EntryTopUp:      true,
+	models.EntryAutoTopUp:  true,
 }
 
 // Posting asks for one balance change.

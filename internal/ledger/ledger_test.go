@@ -269,10 +269,21 @@ func TestPost_DisabledAccountRefusesSpendingButTakesCorrections(t *testing.T) {
 		}
 		for _, p := range []ledger.Posting{
 			{AccountID: a.ID, Kind: models.EntryCallCharge, AmountCents: -1, IdempotencyKey: "d1", Actor: "t"},
-			{AccountID: a.ID, Kind: models.EntryTopUp, AmountCents: 500, IdempotencyKey: "d2", Actor: "t"},
+			{AccountID: a.ID, Kind: models.EntryNumberFee, AmountCents: -1, IdempotencyKey: "d2", Actor: "t"},
 		} {
 			if _, err := svc.Post(ctx, p); !errors.Is(err, ledger.ErrAccountDisabled) {
 				t.Errorf("%s on a disabled account: err = %v, want ErrAccountDisabled", p.Kind, err)
+			}
+		}
+		// A payment taken before the account was disabled is the customer's
+		// money: it is credited (a refund is an operator's decision), and the
+		// account still cannot spend it.
+		for _, p := range []ledger.Posting{
+			{AccountID: a.ID, Kind: models.EntryTopUp, AmountCents: 500, IdempotencyKey: "paid1", Actor: "t"},
+			{AccountID: a.ID, Kind: models.EntryAutoTopUp, AmountCents: 200, IdempotencyKey: "paid2", Actor: "t"},
+		} {
+			if _, err := svc.Post(ctx, p); err != nil {
+				t.Errorf("%s paid to a disabled account: %v, want it credited", p.Kind, err)
 			}
 		}
 		if _, err := svc.PlaceHold(ctx, ledger.HoldRequest{AccountID: a.ID, AmountCents: 1, IdempotencyKey: "h"}); !errors.Is(err, ledger.ErrAccountDisabled) {
@@ -284,7 +295,7 @@ func TestPost_DisabledAccountRefusesSpendingButTakesCorrections(t *testing.T) {
 		if _, err := svc.Post(ctx, ledger.Posting{AccountID: a.ID, Kind: models.EntryRefund, AmountCents: 10, IdempotencyKey: "ref", Actor: "admin:1"}); err != nil {
 			t.Errorf("refund on a disabled account: %v", err)
 		}
-		mustBalance(t, svc, a.ID, 80, 0)
+		mustBalance(t, svc, a.ID, 780, 0)
 	})
 }
 
