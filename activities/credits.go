@@ -11,6 +11,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/models"
 )
 
@@ -138,9 +139,9 @@ func receiptMessage(to string, t models.TopUp) mail.Message {
 	if t.PaidAt != nil {
 		paid = *t.PaidAt
 	}
-	return mail.Message{To: to, Subject: "Your Mobayilo receipt: " + credits.FormatCents(t.AmountCents) + " added", Text: "Hello,\n\n" +
-		"Thank you. We added " + credits.FormatCents(t.AmountCents) + " of calling credit to your Mobayilo wallet.\n\n" +
-		"Amount:   " + credits.FormatCents(t.AmountCents) + "\n" +
+	return mail.Message{To: to, Subject: "Your Mobayilo receipt: " + money.Format(t.AmountCents) + " added", Text: "Hello,\n\n" +
+		"Thank you. We added " + money.Format(t.AmountCents) + " of calling credit to your Mobayilo wallet.\n\n" +
+		"Amount:   " + money.Format(t.AmountCents) + "\n" +
 		"Paid with: " + card + "\n" +
 		"Date:     " + paid.UTC().Format("2 January 2006 15:04 MST") + "\n" +
 		"Top-up:   " + t.ID + "\n" +
