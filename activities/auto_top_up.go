@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/models"
 )
@@ -354,7 +355,7 @@ func (a *Activities) NotifyAutoTopUp(ctx context.Context, in NotifyAutoTopUpInpu
 	if err != nil {
 		return err
 	}
-	amount := fmt.Sprintf("$%d.%02d", in.AmountCents/100, in.AmountCents%100)
+	amount := money.Format(in.AmountCents)
 	m := mail.Message{To: to}
 	switch in.Notice {
 	case NoticeNeedsAuthentication:

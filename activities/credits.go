@@ -11,6 +11,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/models"
 )
 
@@ -63,7 +64,7 @@ func (a *Activities) CreditTopUp(ctx context.Context, in CreditTopUpInput) (Cred
 		return CreditTopUpResult{}, err
 	}
 	res, err := a.Postings.Post(ctx, ledger.Posting{
-		AccountID: t.AccountID, Kind: models.EntryTopUp, AmountCents: t.AmountCents,
+		AccountID: t.AccountID, Kind: models.EntryTopUp, AmountCents: t.AmountCents, Collected: true,
 		IdempotencyKey: TopUpLedgerKey(in.PaymentIntentID), Actor: fmt.Sprintf("user:%d", t.UserID),
 		TopUpRef: t.ID, Description: "Card top-up",
 	})
@@ -140,9 +141,9 @@ func receiptMessage(to string, t models.TopUp) mail.Message {
 	if t.PaidAt != nil {
 		paid = *t.PaidAt
 	}
-	return mail.Message{To: to, Subject: "Your Mobayilo receipt: " + credits.FormatCents(t.AmountCents) + " added", Text: "Hello,\n\n" +
-		"Thank you. We added " + credits.FormatCents(t.AmountCents) + " of calling credit to your Mobayilo wallet.\n\n" +
-		"Amount:   " + credits.FormatCents(t.AmountCents) + "\n" +
+	return mail.Message{To: to, Subject: "Your Mobayilo receipt: " + money.Format(t.AmountCents) + " added", Text: "Hello,\n\n" +
+		"Thank you. We added " + money.Format(t.AmountCents) + " of calling credit to your Mobayilo wallet.\n\n" +
+		"Amount:   " + money.Format(t.AmountCents) + "\n" +
 		"Paid with: " + card + "\n" +
 		"Date:     " + paid.UTC().Format("2 January 2006 15:04 MST") + "\n" +
 		"Top-up:   " + t.ID + "\n" +

@@ -98,9 +98,11 @@ func (f *fakePayments) PaymentCard(context.Context, string) (providers.Card, err
 type fakePostings struct {
 	byKey   map[string]ledger.Result
 	balance int64
+	posted  []ledger.Posting
 }
 
 func (f *fakePostings) Post(_ context.Context, p ledger.Posting) (ledger.Result, error) {
+	f.posted = append(f.posted, p)
 	if r, ok := f.byKey[p.IdempotencyKey]; ok {
 		r.Replayed = true
 		return r, nil
@@ -221,4 +223,16 @@ type cardPayments struct {
 
 func (c *cardPayments) PaymentCard(context.Context, string) (providers.Card, error) {
 	return c.card, nil
+}
+
+// A paid checkout is credited even if the account was disabled after the
+// payment: the posting says the money was collected.
+func TestCreditTopUp_PostsThePaymentAsCollected(t *testing.T) {
+	a, _, _, post, _ := topUpActs()
+	if _, err := a.CreditTopUp(context.Background(), activities.CreditTopUpInput{TopUpID: "tu_1", PaymentIntentID: "pi_1"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(post.posted) != 1 || !post.posted[0].Collected || post.posted[0].Kind != models.EntryTopUp {
+		t.Fatalf("postings %+v, want one collected top-up", post.posted)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -103,7 +104,7 @@ func (h *handlers) renderAdminUsers(c *gin.Context, status int, flash string) {
 			Active: r.User.Status == models.StatusActive, Self: r.User.ID == p.User.ID, LastSignIn: lastSignIn(r.User.LastSignInAt),
 			AccountID: r.Account.ID, AccountName: r.Account.Name, AccountKind: string(r.Account.Kind),
 			AccountActive: r.Account.Status == models.StatusActive, OwnAccount: r.Account.ID == p.User.AccountID,
-			Balance: centsAsDollars(r.Account.BalanceCents), Held: centsAsDollars(r.Account.HeldCents), HasHeld: r.Account.HeldCents != 0,
+			Balance: money.Format(r.Account.BalanceCents), Held: money.Format(r.Account.HeldCents), HasHeld: r.Account.HeldCents != 0,
 		})
 	}
 	h.serveAdmin(c, status, "admin", "Admin · Users", flash, v)
@@ -183,7 +184,7 @@ func (h *handlers) adminAdjust(c *gin.Context) {
 	}
 	raw := strings.TrimSpace(c.PostForm("amount"))
 	negative := strings.HasPrefix(raw, "-")
-	cents, err := parseDollars(strings.TrimPrefix(raw, "-"))
+	cents, err := money.ParseDollars(strings.TrimPrefix(raw, "-"))
 	if err != nil || cents == 0 {
 		h.adminFailed(c, &requestError{status: http.StatusUnprocessableEntity, code: "invalid_amount",
 			message: "amount must be a non-zero dollar amount such as 5, 2.50 or -3"})

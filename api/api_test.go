@@ -18,6 +18,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
+	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -59,7 +60,7 @@ func newServer(t *testing.T, db *gorm.DB, env map[string]string) *server {
 	return s
 }
 
-func (s *server) get(t *testing.T, path string) (int, http.Header, api.ErrorBody, map[string]any) {
+func (s *server) get(t *testing.T, path string) (int, http.Header, wire.ErrorBody, map[string]any) {
 	t.Helper()
 	resp, err := http.Get(s.URL + path)
 	if err != nil {
@@ -68,7 +69,7 @@ func (s *server) get(t *testing.T, path string) (int, http.Header, api.ErrorBody
 	defer resp.Body.Close()
 	var raw map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&raw)
-	var eb api.ErrorBody
+	var eb wire.ErrorBody
 	if e, ok := raw["error"].(map[string]any); ok {
 		eb.Error.Code, _ = e["code"].(string)
 		eb.Error.Message, _ = e["message"].(string)

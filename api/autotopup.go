@@ -13,6 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 	"github.com/mobayilo/mobayilo/workflows"
@@ -39,7 +41,7 @@ func (h *handlers) registerAutoTopUp(r gin.IRouter) {
 	cli.PUT("", h.cliSetAutoTopUp)
 }
 
-var errAutoTopUpOwnersOnly = &requestError{status: http.StatusForbidden, code: "owners_only",
+var errAutoTopUpOwnersOnly = &requestError{status: http.StatusForbidden, code: wire.CodeOwnersOnly,
 	message: "only the account's owner manages auto top-up"}
 
 func (h *handlers) autoTopUps() *autotopup.Service { return h.d.AutoTopUps }
@@ -92,8 +94,8 @@ func (h *handlers) renderAutoTopUp(c *gin.Context, status int, flash, problem st
 	}
 	p, _ := principal(c)
 	def := autotopup.Defaults(acct, p.Account.Kind)
-	v := autoTopUpView{Settings: st, Threshold: autoTopUpDollars(st.ThresholdCents), Amount: autoTopUpDollars(st.AmountCents),
-		DailyMax: autoTopUpDollars(st.DailyMaxCents), SuggestedThreshold: formatDollars(def.ThresholdCents), SuggestedAmnt: formatDollars(def.AmountCents),
+	v := autoTopUpView{Settings: st, Threshold: money.FormatInput(st.ThresholdCents), Amount: money.FormatInput(st.AmountCents),
+		DailyMax: money.FormatInput(st.DailyMaxCents), SuggestedThreshold: money.Format(def.ThresholdCents), SuggestedAmnt: money.Format(def.AmountCents),
 		Sandbox: h.d.Config.SandboxStripe(), Error: problem}
 	v.Banner, v.BannerAction = h.AutoTopUpBanner(ctx, acct)
 	pg := web.PageFor(c, "Auto top-up", "credits")
@@ -130,7 +132,7 @@ func autoTopUpForm(c *gin.Context) (autotopup.Update, error) {
 		name string
 		dst  *int64
 	}{{"threshold", &u.ThresholdCents}, {"amount", &u.AmountCents}, {"daily_max", &u.DailyMaxCents}} {
-		if *f.dst, err = parseDollars(c.PostForm(f.name)); err != nil {
+		if *f.dst, err = money.ParseDollars(c.PostForm(f.name)); err != nil {
 			return u, &autotopup.ValidationError{Field: f.name, Problem: "must be an amount in dollars, like 20 or 2.50"}
 		}
 	}
@@ -176,62 +178,16 @@ func (h *handlers) AutoTopUpBanner(ctx context.Context, accountID int64) (string
 	}
 	switch as[0].Status {
 	case models.AttemptNeedsAuthentication:
-		return fmt.Sprintf("Your bank wants you to approve the %s auto top-up.", formatDollars(as[0].AmountCents)),
+		return fmt.Sprintf("Your bank wants you to approve the %s auto top-up.", money.Format(as[0].AmountCents)),
 			&web.Link{Href: "/autotopup/approve", Text: "Approve it"}
 	case models.AttemptHardDecline, models.AttemptSoftDecline, models.AttemptError:
-		return fmt.Sprintf("Your %s auto top-up was declined.", formatDollars(as[0].AmountCents)),
+		return fmt.Sprintf("Your %s auto top-up was declined.", money.Format(as[0].AmountCents)),
 			&web.Link{Href: "/autotopup", Text: "Update your card"}
 	}
 	return "", nil
 }
 
-// autoTopUpDollars formats cents for an input's value: "20" or "2.50".
-func autoTopUpDollars(cents int64) string {
-	if cents%100 == 0 {
-		return strconv.FormatInt(cents/100, 10)
-	}
-	return fmt.Sprintf("%d.%02d", cents/100, cents%100)
-}
-
 // ---- The CLI API: GET/PUT /api/cli/autotopup ----
-
-// AutoTopUpJSON is `moby autotopup show --json`: amounts in integer cents
-// beside their formatted strings.
-type AutoTopUpJSON struct {
-	Enabled        bool               `json:"enabled"`
-	ThresholdCents int64              `json:"threshold_cents"`
-	Threshold      string             `json:"threshold"`
-	AmountCents    int64              `json:"amount_cents"`
-	Amount         string             `json:"amount"`
-	DailyMaxCount  int                `json:"daily_max_count"`
-	DailyMaxCents  int64              `json:"daily_max_cents"`
-	DailyMax       string             `json:"daily_max"`
-	Card           *AutoTopUpCardJSON `json:"card"`
-	LastAttempt    *AutoTopUpLastJSON `json:"last_attempt"`
-}
-
-// AutoTopUpCardJSON is the saved card as shown.
-type AutoTopUpCardJSON struct {
-	Brand string `json:"brand"`
-	Last4 string `json:"last4"`
-}
-
-// AutoTopUpLastJSON is the latest charge attempt.
-type AutoTopUpLastJSON struct {
-	Status      string    `json:"status"`
-	AmountCents int64     `json:"amount_cents"`
-	DeclineCode string    `json:"decline_code,omitempty"`
-	At          time.Time `json:"at"`
-}
-
-// AutoTopUpUpdateJSON is the PUT body: only the fields given change.
-type AutoTopUpUpdateJSON struct {
-	Enabled        *bool  `json:"enabled"`
-	ThresholdCents *int64 `json:"threshold_cents"`
-	AmountCents    *int64 `json:"amount_cents"`
-	DailyMaxCount  *int   `json:"daily_max_count"`
-	DailyMaxCents  *int64 `json:"daily_max_cents"`
-}
 
 func (h *handlers) cliAutoTopUp(c *gin.Context) {
 	acct, ok := autoTopUpOwner(c)
@@ -248,14 +204,14 @@ func (h *handlers) answerAutoTopUp(c *gin.Context, acct int64) {
 		abortWithError(c, err)
 		return
 	}
-	out := AutoTopUpJSON{Enabled: st.Enabled, ThresholdCents: st.ThresholdCents, Threshold: formatDollars(st.ThresholdCents),
-		AmountCents: st.AmountCents, Amount: formatDollars(st.AmountCents), DailyMaxCount: st.DailyMaxCount,
-		DailyMaxCents: st.DailyMaxCents, DailyMax: formatDollars(st.DailyMaxCents)}
+	out := wire.AutoTopUp{Enabled: st.Enabled, ThresholdCents: st.ThresholdCents, Threshold: money.Format(st.ThresholdCents),
+		AmountCents: st.AmountCents, Amount: money.Format(st.AmountCents), DailyMaxCount: st.DailyMaxCount,
+		DailyMaxCents: st.DailyMaxCents, DailyMax: money.Format(st.DailyMaxCents)}
 	if st.HasCard() {
-		out.Card = &AutoTopUpCardJSON{Brand: st.CardBrand, Last4: st.CardLast4}
+		out.Card = &wire.AutoTopUpCard{Brand: st.CardBrand, Last4: st.CardLast4}
 	}
 	if as, err := h.autoTopUps().Attempts(ctx, acct, 1); err == nil && len(as) == 1 {
-		out.LastAttempt = &AutoTopUpLastJSON{Status: string(as[0].Status), AmountCents: as[0].AmountCents, DeclineCode: as[0].DeclineCode, At: as[0].UpdatedAt.UTC()}
+		out.LastAttempt = &wire.AutoTopUpAttempt{Status: string(as[0].Status), AmountCents: as[0].AmountCents, DeclineCode: as[0].DeclineCode, At: as[0].UpdatedAt.UTC()}
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -268,7 +224,7 @@ func (h *handlers) cliSetAutoTopUp(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var in AutoTopUpUpdateJSON
+	var in wire.AutoTopUpUpdate
 	if err := c.ShouldBindJSON(&in); err != nil {
 		abortWithError(c, errAutoTopUpBadJSON)
 		return
@@ -340,7 +296,7 @@ func (h *handlers) adminAutoTopUpsPage(c *gin.Context) {
 	now := time.Now()
 	for _, e := range list {
 		id := e.AccountID
-		row := adminAutoTopUpRow{AccountID: id, WorkflowID: e.WorkflowID, State: e.State, Amount: formatDollars(e.AmountCents),
+		row := adminAutoTopUpRow{AccountID: id, WorkflowID: e.WorkflowID, State: e.State, Amount: money.Format(e.AmountCents),
 			NeedsAuthentication: e.State == workflows.AutoTopUpNeedsAuthentication}
 		since := e.StartedAt
 		if as, err := h.autoTopUps().Attempts(ctx, id, 1); err == nil && len(as) == 1 {

@@ -13,6 +13,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 	"github.com/mobayilo/mobayilo/workflows"
@@ -89,7 +90,7 @@ func (h *handlers) renderAutoTopUpApprove(c *gin.Context, status int, flash, pro
 		h.pageFailed(c, err)
 		return
 	}
-	v := autoTopUpApproveView{Pending: pending, Amount: formatDollars(st.AuthAmountCents), Error: problem}
+	v := autoTopUpApproveView{Pending: pending, Amount: money.Format(st.AuthAmountCents), Error: problem}
 	if settings.HasCard() {
 		v.Card = settings.CardBrand + " ending in " + settings.CardLast4
 	}

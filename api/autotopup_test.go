@@ -20,6 +20,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/testenv"
+	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 	"github.com/mobayilo/mobayilo/worker"
@@ -144,7 +145,7 @@ func TestAutoTopUpCLIAPI_ShowsAndSetsInCentsAndRefusesBadInput(t *testing.T) {
 	ana := s.user(t, "ana@example.com", models.AccountIndividual, false)
 	tok, _ := s.token(t, ana, 30, "device")
 	r := s.cli(t, http.MethodGet, "/api/cli/autotopup", tok)
-	var got api.AutoTopUpJSON
+	var got wire.AutoTopUp
 	if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != http.StatusOK || got.ThresholdCents != 200 || got.AmountCents != 2000 || got.Amount != "$20.00" || got.Card != nil || got.Enabled {
 		t.Fatalf("GET: %d %s (%v)", r.status, r.body, err)
 	}

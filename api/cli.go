@@ -11,6 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mobayilo/mobayilo/internal/auth"
+	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -52,9 +54,9 @@ func (h *handlers) registerCLI(r gin.IRouter) {
 // ---- The CLI API ----
 
 var (
-	errTokenMissing = &requestError{status: http.StatusUnauthorized, code: "token_missing",
+	errTokenMissing = &requestError{status: http.StatusUnauthorized, code: wire.CodeTokenMissing,
 		message: "missing bearer token: send Authorization: Bearer <token> (run `moby auth login`)"}
-	errTokenChecksum = &requestError{status: http.StatusUnauthorized, code: "token_bad_checksum",
+	errTokenChecksum = &requestError{status: http.StatusUnauthorized, code: wire.CodeTokenBadChecksum,
 		message: "this token's checksum is wrong: it was mistyped or cut short; copy it again or run `moby auth login`"}
 )
 
@@ -97,47 +99,14 @@ func looksLikeToken(tok string) bool {
 	return true
 }
 
-// cliMeResponse is GET /api/cli/me. Amounts are integer cents; Balance is
-// the same amount formatted for people.
-type cliMeResponse struct {
-	User    cliUser    `json:"user"`
-	Account cliAccount `json:"account"`
-	Token   cliToken   `json:"token"`
-}
-
-type cliUser struct {
-	ID      int64  `json:"id"`
-	Email   string `json:"email"`
-	Role    string `json:"role"`
-	IsAdmin bool   `json:"is_admin"`
-}
-
-type cliAccount struct {
-	ID           int64  `json:"id"`
-	Kind         string `json:"kind"`
-	Name         string `json:"name"`
-	Status       string `json:"status"`
-	BalanceCents int64  `json:"balance_cents"`
-	Balance      string `json:"balance"`
-}
-
-type cliToken struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Source    string     `json:"source"`
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt *time.Time `json:"expires_at"`
-	Scopes    []string   `json:"scopes"`
-}
-
 // cliMe tells the CLI who its token acts as: `moby auth status`.
 func (h *handlers) cliMe(c *gin.Context) {
 	p, _ := principal(c)
-	c.JSON(http.StatusOK, cliMeResponse{
-		User: cliUser{ID: p.User.ID, Email: p.User.Email, Role: string(p.User.Role), IsAdmin: p.User.IsAdmin},
-		Account: cliAccount{ID: p.Account.ID, Kind: string(p.Account.Kind), Name: p.Account.Name, Status: string(p.Account.Status),
-			BalanceCents: p.Account.BalanceCents, Balance: formatDollars(p.Account.BalanceCents)},
-		Token: cliToken{ID: p.Token.ID, Name: p.Token.Name, Source: p.Token.Source, CreatedAt: p.Token.CreatedAt.UTC(),
+	c.JSON(http.StatusOK, wire.Me{
+		User: wire.User{ID: p.User.ID, Email: p.User.Email, Role: string(p.User.Role), IsAdmin: p.User.IsAdmin},
+		Account: wire.MeAccount{Account: wire.Account{ID: p.Account.ID, Kind: string(p.Account.Kind), Name: p.Account.Name,
+			Status: string(p.Account.Status), BalanceCents: p.Account.BalanceCents}, Balance: money.Format(p.Account.BalanceCents)},
+		Token: wire.Token{ID: p.Token.ID, Name: p.Token.Name, Source: p.Token.Source, CreatedAt: p.Token.CreatedAt.UTC(),
 			ExpiresAt: utcOrNil(p.Token.ExpiresAt), Scopes: splitScopes(p.Token.Scopes)},
 	})
 }
@@ -150,7 +119,7 @@ func (h *handlers) cliRevokeOwnToken(c *gin.Context) {
 		abortWithError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"revoked": gin.H{"id": p.Token.ID, "name": p.Token.Name}})
+	c.JSON(http.StatusOK, wire.TokenRevoked{Revoked: wire.TokenRef{ID: p.Token.ID, Name: p.Token.Name}})
 }
 
 func splitScopes(s string) []string {
@@ -169,15 +138,6 @@ func utcOrNil(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-// formatDollars shows cents as "$12.34" or "-$1.05".
-func formatDollars(cents int64) string {
-	sign := ""
-	if cents < 0 {
-		sign, cents = "-", -cents
-	}
-	return fmt.Sprintf("%s$%d.%02d", sign, cents/100, cents%100)
 }
 
 // ---- The Settings page ----

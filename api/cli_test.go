@@ -21,6 +21,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/testenv"
+	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -91,7 +92,7 @@ type cliReply struct {
 }
 
 func (r cliReply) errorCode() string {
-	var eb api.ErrorBody
+	var eb wire.ErrorBody
 	_ = json.Unmarshal([]byte(r.body), &eb)
 	return eb.Error.Code
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mobayilo/mobayilo/internal/identity"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -88,7 +88,7 @@ func (h *handlers) renderCompany(c *gin.Context, status int, flash, formDomain s
 		h.pageFailed(c, err)
 		return
 	}
-	v := companyView{Name: co.Account.Name, Balance: centsAsDollars(co.Account.BalanceCents), FormDomain: formDomain}
+	v := companyView{Name: co.Account.Name, Balance: money.Format(co.Account.BalanceCents), FormDomain: formDomain}
 	for _, d := range co.Domains {
 		name := identity.DisplayDomain(d.Domain)
 		v.Domains = append(v.Domains, companyDomain{ID: d.ID, Name: name, ASCII: d.Domain, IsASCII: name == d.Domain})
@@ -96,7 +96,7 @@ func (h *handlers) renderCompany(c *gin.Context, status int, flash, formDomain s
 	for _, s := range co.Seats {
 		v.Seats = append(v.Seats, companySeat{ID: s.User.ID, Email: s.User.Email, Owner: s.User.Role == models.RoleOwner,
 			Self: s.User.ID == p.User.ID, Active: s.User.Status == models.StatusActive, LastSignIn: lastSignIn(s.User.LastSignInAt),
-			Entries: s.Entries, Spent: centsAsDollars(s.SpentCents)})
+			Entries: s.Entries, Spent: money.Format(s.SpentCents)})
 	}
 	pg := web.PageFor(c, "Company", "settings")
 	pg.Data, pg.Flash = v, flash
@@ -206,15 +206,6 @@ func flashMessage(err error) string {
 		msg += "."
 	}
 	return msg
-}
-
-// centsAsDollars shows cents as "$12.34" or "-$1.05".
-func centsAsDollars(cents int64) string {
-	sign := ""
-	if cents < 0 {
-		sign, cents = "-", -cents
-	}
-	return fmt.Sprintf("%s$%d.%02d", sign, cents/100, cents%100)
 }
 
 func lastSignIn(t *time.Time) string {

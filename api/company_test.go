@@ -19,6 +19,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/testenv"
+	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -97,7 +98,7 @@ type admReply struct {
 }
 
 func (r admReply) code() string {
-	var eb api.ErrorBody
+	var eb wire.ErrorBody
 	_ = json.Unmarshal([]byte(r.body), &eb)
 	return eb.Error.Code
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mobayilo/mobayilo/internal/credits"
+	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 	"github.com/mobayilo/mobayilo/workflows"
@@ -59,35 +61,19 @@ func (h *handlers) registerCredits(r gin.IRouter) {
 
 func (h *handlers) credits() *credits.Service { return h.d.Credits }
 
-// topUpRequest is the JSON (CLI) and form (web) body of a new top-up.
+// topUpRequest is a new top-up, from the CLI's JSON body or the web form.
 type topUpRequest struct {
-	AmountCents int64 `json:"amount_cents" form:"amount_cents"`
-	SaveCard    bool  `json:"save_card" form:"save_card"`
+	wire.NewTopUp
 	// RequestKey makes a repeat of the same request (double submit, CLI
 	// retry) return the first request's top-up: the form's hidden
 	// request_key, the CLI's Idempotency-Key header.
-	RequestKey string `json:"-" form:"-"`
-}
-
-// topUpJSON is a top-up as the CLI sees it: integer cents alongside the
-// formatted amount.
-type topUpJSON struct {
-	ID          string `json:"id"`
-	Status      string `json:"status"`
-	AmountCents int64  `json:"amount_cents"`
-	Amount      string `json:"amount"`
-	CheckoutURL string `json:"checkout_url,omitempty"`
-	CardBrand   string `json:"card_brand,omitempty"`
-	CardLast4   string `json:"card_last4,omitempty"`
-	// BalanceCents is the wallet now, so `moby topup --wait` can print it.
-	BalanceCents int64  `json:"balance_cents"`
-	Balance      string `json:"balance"`
+	RequestKey string `json:"-"`
 }
 
 // startTopUp validates the amount, stores the top-up and starts its
 // workflow, returning the checkout URL. A repeated request key returns the
 // first request's top-up and checkout; url is "" when that top-up is no
-// longer awaiting payment. Errors: *credits.AmountError, errSeatTopUp,
+// longer awaiting payment. Errors: *money.TopUpAmountError, errSeatTopUp,
 // errTemporalMissing, credits.ErrRequestKey*, or a failure to open the
 // checkout.
 func (h *handlers) startTopUp(ctx context.Context, c *gin.Context, req topUpRequest) (models.TopUp, string, error) {
@@ -148,7 +134,7 @@ func (h *handlers) webCreateTopUp(c *gin.Context) {
 	if amount == "custom" || amount == "" {
 		amount = strings.TrimSpace(c.PostForm("custom_amount"))
 	}
-	cents, err := parseDollars(amount)
+	cents, err := money.ParseDollars(amount)
 	if err != nil {
 		h.renderCredits(c, http.StatusUnprocessableEntity, err.Error())
 		return
@@ -171,33 +157,6 @@ func (h *handlers) webCreateTopUp(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, url)
-}
-
-// parseDollars reads dollars ("5", "5.5", "12.34", "$20") into cents: the
-// one parser of every form amount (top-up, auto top-up settings, admin
-// adjustments; signs are the caller's business).
-func parseDollars(s string) (int64, error) {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "$")
-	bad := fmt.Errorf("enter an amount in dollars, such as 20 or 12.50")
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 9 || len(frac) > 2 || !allDigits(whole) || !allDigits(frac) {
-		return 0, bad
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	d, _ := strconv.ParseInt(whole, 10, 64)
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	return d*100 + f, nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func (h *handlers) cliCreateTopUp(c *gin.Context) {
@@ -235,9 +194,9 @@ func (h *handlers) cliTopUp(c *gin.Context) {
 	c.JSON(http.StatusOK, h.topUpJSON(t, acct.BalanceCents))
 }
 
-func (h *handlers) topUpJSON(t models.TopUp, balance int64) topUpJSON {
-	out := topUpJSON{ID: t.ID, Status: string(t.Status), AmountCents: t.AmountCents, Amount: credits.FormatCents(t.AmountCents),
-		CardBrand: t.CardBrand, CardLast4: t.CardLast4, BalanceCents: balance, Balance: credits.FormatCents(balance)}
+func (h *handlers) topUpJSON(t models.TopUp, balance int64) wire.TopUp {
+	out := wire.TopUp{ID: t.ID, Status: wire.TopUpStatus(t.Status), AmountCents: t.AmountCents, Amount: money.Format(t.AmountCents),
+		CardBrand: t.CardBrand, CardLast4: t.CardLast4, BalanceCents: balance, Balance: money.Format(balance)}
 	if t.Status == models.TopUpAwaitingPayment {
 		out.CheckoutURL = t.CheckoutURL
 	}
@@ -251,20 +210,9 @@ func (h *handlers) cliBalance(c *gin.Context) {
 		abortWithError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"balance_cents": acct.BalanceCents, "balance": credits.FormatCents(acct.BalanceCents),
-		"available_cents": acct.AvailableCents(), "available": credits.FormatCents(acct.AvailableCents()),
-		"minimum_topup_cents": credits.MinimumCents(acct.Kind)})
-}
-
-// transactionJSON is one ledger entry for the CLI.
-type transactionJSON struct {
-	ID                int64  `json:"id"`
-	Kind              string `json:"kind"`
-	AmountCents       int64  `json:"amount_cents"`
-	Amount            string `json:"amount"`
-	BalanceAfterCents int64  `json:"balance_after_cents"`
-	Description       string `json:"description"`
-	CreatedAt         string `json:"created_at"`
+	c.JSON(http.StatusOK, wire.Balance{BalanceCents: acct.BalanceCents, Balance: money.Format(acct.BalanceCents),
+		AvailableCents: acct.AvailableCents(), Available: money.Format(acct.AvailableCents()),
+		MinimumTopUpCents: credits.MinimumCents(acct.Kind)})
 }
 
 func (h *handlers) cliTransactions(c *gin.Context) {
@@ -279,16 +227,15 @@ func (h *handlers) cliTransactions(c *gin.Context) {
 		abortWithError(c, err)
 		return
 	}
-	out := make([]transactionJSON, 0, len(es))
+	out := wire.Transactions{Transactions: make([]wire.Transaction, 0, len(es))}
 	for _, e := range es {
-		out = append(out, transactionJSON{ID: e.ID, Kind: string(e.Kind), AmountCents: e.AmountCents, Amount: credits.FormatCents(e.AmountCents),
+		out.Transactions = append(out.Transactions, wire.Transaction{ID: e.ID, Kind: string(e.Kind), AmountCents: e.AmountCents, Amount: money.Format(e.AmountCents),
 			BalanceAfterCents: e.BalanceAfter, Description: e.Description, CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339)})
 	}
-	resp := gin.H{"transactions": out}
 	if len(es) == limit {
-		resp["next_before"] = es[len(es)-1].ID
+		out.NextBefore = es[len(es)-1].ID
 	}
-	c.JSON(http.StatusOK, resp)
+	c.JSON(http.StatusOK, out)
 }
 
 // ---- The Credits page ----
@@ -368,10 +315,10 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 		low = st.ThresholdCents
 	}
 	minCents := credits.MinimumCents(acct.Kind)
-	v := creditsView{Balance: credits.FormatCents(acct.BalanceCents), LowBalance: acct.BalanceCents < low,
-		CanTopUp: pr.User.Role != models.RoleSeat, Minimum: credits.FormatCents(minCents), MinDollars: minCents / 100,
+	v := creditsView{Balance: money.Format(acct.BalanceCents), LowBalance: acct.BalanceCents < low,
+		CanTopUp: pr.User.Role != models.RoleSeat, Minimum: money.Format(minCents), MinDollars: minCents / 100,
 		MaxDollars: h.d.Config.TopUpMaxCents / 100, IsSandbox: h.d.Config.SandboxStripe(),
-		AutoTopUpOn: st.Enabled, AutoTopUpThreshold: credits.FormatCents(st.ThresholdCents), AutoTopUpAmount: credits.FormatCents(st.AmountCents),
+		AutoTopUpOn: st.Enabled, AutoTopUpThreshold: money.Format(st.ThresholdCents), AutoTopUpAmount: money.Format(st.AmountCents),
 		// One key per rendered form: submitting it twice opens one checkout.
 		RequestKey: credits.NewTopUpID()}
 	if st.CardLast4 != "" {
@@ -388,10 +335,10 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	}
 	for i, d := range presets {
 		checked := (want == 0 && i == 0) || want == d*100
-		v.Presets = append(v.Presets, creditsPreset{Dollars: d, Label: credits.FormatCents(d * 100), Checked: checked})
+		v.Presets = append(v.Presets, creditsPreset{Dollars: d, Label: money.Format(d * 100), Checked: checked})
 	}
 	if want > 0 && !slices.ContainsFunc(v.Presets, func(p creditsPreset) bool { return p.Checked }) {
-		v.CustomAmount = fmt.Sprintf("%d.%02d", want/100, want%100)
+		v.CustomAmount = money.FormatInput(want)
 	}
 	before, _ := strconv.ParseInt(c.Query("before"), 10, 64)
 	v.FirstPage = before == 0
@@ -402,7 +349,7 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	}
 	for _, e := range es {
 		v.Entries = append(v.Entries, creditsEntry{When: e.CreatedAt.UTC().Format("2 Jan 2006 15:04"), WhenISO: e.CreatedAt.UTC().Format(time.RFC3339),
-			Kind: entryLabels[e.Kind], Amount: credits.FormatCents(e.AmountCents), BalanceAfter: credits.FormatCents(e.BalanceAfter),
+			Kind: entryLabels[e.Kind], Amount: money.Format(e.AmountCents), BalanceAfter: money.Format(e.BalanceAfter),
 			Description: e.Description, KindCode: string(e.Kind), Credit: e.AmountCents > 0})
 	}
 	v.EntriesNone = len(es) == 0 && v.FirstPage
@@ -424,11 +371,11 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 			card = brandName(r.CardBrand) + " •••• " + r.CardLast4
 		}
 		v.Receipts = append(v.Receipts, creditsReceipt{ID: r.ID, When: when.UTC().Format("2 Jan 2006 15:04"), WhenISO: when.UTC().Format(time.RFC3339),
-			Amount: credits.FormatCents(r.AmountCents), Card: card, PaymentIntentID: r.PaymentIntentID})
+			Amount: money.Format(r.AmountCents), Card: card, PaymentIntentID: r.PaymentIntentID})
 	}
 	if id := c.Query("topup"); id != "" {
 		if t, err := h.credits().GetForAccount(ctx, acct.ID, id); err == nil {
-			v.TopUp = &creditsTopUp{ID: t.ID, Status: string(t.Status), Amount: credits.FormatCents(t.AmountCents)}
+			v.TopUp = &creditsTopUp{ID: t.ID, Status: string(t.Status), Amount: money.Format(t.AmountCents)}
 		} else if !errors.Is(err, credits.ErrTopUpNotFound) {
 			abortWithError(c, err)
 			return
@@ -462,11 +409,11 @@ func (h *handlers) topUpFlash(c *gin.Context) string {
 	}
 	switch t.Status {
 	case models.TopUpSucceeded:
-		return fmt.Sprintf("%s added. Your balance is %s.", credits.FormatCents(t.AmountCents), credits.FormatCents(acct.BalanceCents))
+		return fmt.Sprintf("%s added. Your balance is %s.", money.Format(t.AmountCents), money.Format(acct.BalanceCents))
 	case models.TopUpAwaitingPayment:
-		return fmt.Sprintf("We are confirming your %s payment; it is added in a moment. Your balance is %s.", credits.FormatCents(t.AmountCents), credits.FormatCents(acct.BalanceCents))
+		return fmt.Sprintf("We are confirming your %s payment; it is added in a moment. Your balance is %s.", money.Format(t.AmountCents), money.Format(acct.BalanceCents))
 	}
-	return fmt.Sprintf("Your %s top-up was not completed; nothing was charged.", credits.FormatCents(t.AmountCents))
+	return fmt.Sprintf("Your %s top-up was not completed; nothing was charged.", money.Format(t.AmountCents))
 }
 
 // brandName is Stripe's card brand ("visa", "amex") as people write it.

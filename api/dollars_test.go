@@ -1,16 +1,37 @@
-package api
+package api_test
 
-import "testing"
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
 
-func TestParseDollars_AcceptsDollarAmountsAndNamesTheFormatOtherwise(t *testing.T) {
-	for in, want := range map[string]int64{"5": 500, "5.5": 550, "12.34": 1234, "$20": 2000, " 7 ": 700, "5.": 500, "0": 0} {
-		if got, err := parseDollars(in); err != nil || got != want {
-			t.Errorf("parseDollars(%q) = %d, %v; want %d", in, got, err, want)
+	"github.com/mobayilo/mobayilo/internal/testenv"
+	"github.com/mobayilo/mobayilo/models"
+)
+
+// The Credits form reads dollars with the one parser (internal/money, whose
+// table test holds every case) and tells the payer what is wrong.
+func TestTopUp_WebFormRefusesTextThatIsNotDollarsNamingTheProblem(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	_, cookie, _ := s.user("typist@example.com", models.AccountIndividual)
+	for in, says := range map[string]string{
+		"5.123": "has more than two digits after the decimal point",
+		"-5":    "has a sign",
+		"":      "no amount was given",
+		"1e3":   "has something other than digits and one decimal point",
+	} {
+		form := url.Values{"amount": {"custom"}, "custom_amount": {in}}
+		code, _, page := s.do(http.MethodPost, "/api/topups", strings.NewReader(form.Encode()),
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, cookie)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(string(page), says) ||
+			!strings.Contains(string(page), "enter an amount in dollars, such as 20 or 12.50") {
+			t.Errorf("web form with %q = %d; want 422 saying %q", in, code, says)
 		}
 	}
-	for _, in := range []string{"", "-5", "+5", "1.+5", "1.-5", "5.123", ".5", "abc", "1e3", "1,000", "1234567890", "$", "5 .5"} {
-		if got, err := parseDollars(in); err == nil || err.Error() != "enter an amount in dollars, such as 20 or 12.50" {
-			t.Errorf("parseDollars(%q) = %d, %v; want refused with the format named", in, got, err)
-		}
+	var n int64
+	s.db.Model(&models.TopUp{}).Count(&n)
+	if n != 0 {
+		t.Fatalf("%d top-ups stored for text that is not dollars", n)
 	}
 }

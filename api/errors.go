@@ -12,22 +12,12 @@ import (
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
+	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/workflows"
 )
-
-// ErrorBody is the JSON shape of every API error:
-// {"error":{"code":"…","message":"…"}}.
-type ErrorBody struct {
-	Error ErrorDetail `json:"error"`
-}
-
-// ErrorDetail carries a stable machine code and a message for people.
-type ErrorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
 
 // requestError is an input problem found by a handler itself.
 type requestError struct {
@@ -79,7 +69,7 @@ func statusFor(err error) (int, string) {
 	case errors.Is(err, ledger.ErrAccountNotFound), errors.Is(err, ledger.ErrHoldNotFound), errors.Is(err, identity.ErrUserNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, ledger.ErrAccountDisabled):
-		return http.StatusForbidden, "account_disabled"
+		return http.StatusForbidden, wire.CodeAccountDisabled
 	case errors.Is(err, ledger.ErrSelfAdjustment):
 		return http.StatusForbidden, "self_adjustment"
 	case errors.Is(err, ledger.ErrHoldSettled), errors.Is(err, ledger.ErrCaptureExceedsHold):
@@ -105,20 +95,20 @@ func statusFor(err error) (int, string) {
 	case errors.Is(err, identity.ErrInvalid):
 		return http.StatusUnprocessableEntity, "invalid"
 	case errors.Is(err, auth.ErrTokenMalformed):
-		return http.StatusUnauthorized, "token_malformed"
+		return http.StatusUnauthorized, wire.CodeTokenMalformed
 	case errors.Is(err, auth.ErrTokenRevoked):
-		return http.StatusUnauthorized, "token_revoked"
+		return http.StatusUnauthorized, wire.CodeTokenRevoked
 	case errors.Is(err, auth.ErrTokenExpired):
-		return http.StatusUnauthorized, "token_expired"
+		return http.StatusUnauthorized, wire.CodeTokenExpired
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated"
 	case errors.Is(err, auth.ErrDisabled):
-		return http.StatusForbidden, "account_disabled"
+		return http.StatusForbidden, wire.CodeAccountDisabled
 	case errors.Is(err, auth.ErrLinkInvalid), errors.Is(err, auth.ErrLinkUsed), errors.Is(err, auth.ErrLinkExpired), errors.Is(err, auth.ErrLinkWrongEmail):
 		return http.StatusGone, "link_unusable"
 	case errors.Is(err, auth.ErrInvalid):
 		return http.StatusUnprocessableEntity, "invalid"
-	case errors.Is(err, credits.ErrAmount):
+	case errors.Is(err, money.ErrTopUpAmount):
 		return http.StatusUnprocessableEntity, "amount_out_of_range"
 	case errors.Is(err, credits.ErrTopUpNotFound):
 		return http.StatusNotFound, "not_found"
@@ -143,5 +133,5 @@ func abortWithError(c *gin.Context, err error) {
 		slog.ErrorContext(c.Request.Context(), "request failed", "error", err, "path", c.FullPath(), "request_id", c.GetString(requestIDKey))
 		msg = "something went wrong on our side; quote request id " + c.GetString(requestIDKey)
 	}
-	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
+	c.AbortWithStatusJSON(status, wire.ErrorBody{Error: wire.ErrorDetail{Code: code, Message: msg}})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -84,7 +85,7 @@ func (h *handlers) sandboxReturnURL(raw string) string {
 
 func (h *handlers) renderSandboxAuth(c *gin.Context, status int, at models.AutoTopUpAttempt, round, token, returnURL, errMsg string) {
 	p := web.PageFor(c, "Sandbox authentication", "")
-	p.Data = sandboxAuthView{PaymentIntentID: at.PaymentIntentID, Amount: formatDollars(at.AmountCents), Status: string(at.Status),
+	p.Data = sandboxAuthView{PaymentIntentID: at.PaymentIntentID, Amount: money.Format(at.AmountCents), Status: string(at.Status),
 		Open: at.Status == models.AttemptNeedsAuthentication, Round: round, Token: token, ReturnURL: returnURL, Error: errMsg}
 	h.d.Pages.Serve(c, status, "sandbox_authenticate", p)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/credits"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -118,7 +119,7 @@ func (h *handlers) renderSandbox(c *gin.Context, status int, t models.TopUp, err
 }
 
 func (h *handlers) sandboxTopUpView(t models.TopUp, errMsg string) sandboxView {
-	v := sandboxView{SessionID: t.CheckoutSessionID, Amount: credits.FormatCents(t.AmountCents), Status: string(t.Status),
+	v := sandboxView{SessionID: t.CheckoutSessionID, Amount: money.Format(t.AmountCents), Status: string(t.Status),
 		Open: t.Status == models.TopUpAwaitingPayment, Error: errMsg, Back: "/credits"}
 	for _, card := range sandboxCards {
 		v.Cards = append(v.Cards, sandboxCardView{card.ID, card.Label, card.Says})

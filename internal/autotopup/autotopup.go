@@ -252,7 +252,7 @@ func (s *Service) Credit(ctx context.Context, accountID, amountCents int64, pi, 
 	if pi == "" {
 		return 0, &ValidationError{"payment_intent_id", "must not be empty"}
 	}
-	res, err := s.ledger.Post(ctx, ledger.Posting{AccountID: accountID, Kind: models.EntryAutoTopUp, AmountCents: amountCents,
+	res, err := s.ledger.Post(ctx, ledger.Posting{AccountID: accountID, Kind: models.EntryAutoTopUp, AmountCents: amountCents, Collected: true,
 		IdempotencyKey: CreditKey(pi), Actor: "system:auto_topup", TopUpRef: attemptID, Description: "Auto top-up " + pi})
 	if err != nil {
 		return 0, err

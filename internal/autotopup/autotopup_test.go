@@ -186,6 +186,8 @@ func TestAutoTopUp_FailedChargeIsFoundByTheDocumentedQueryAndRetriedByAnOperator
 	if st.State != workflows.AutoTopUpFailed || len(st.Attempts) != 1 || st.Attempts[0].DeclineCode != "generic_decline" || st.LastError == "" {
 		t.Fatalf("state %+v, want failed on a generic_decline", st)
 	}
+	// The notice follows the state the query shows: wait for it.
+	eventually(t, 20*time.Second, func() bool { return len(mailbox.Messages()) > 0 })
 	if msgs := mailbox.Messages(); len(msgs) != 1 || msgs[0].To != "ana@example.com" {
 		t.Fatalf("emails %+v, want one decline notice to the owner", msgs)
 	}

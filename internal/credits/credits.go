@@ -17,21 +17,14 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/models"
-)
-
-// Minimum top-ups, in cents, by account kind.
-const (
-	MinIndividualCents int64 = 500
-	MinCompanyCents    int64 = 10000
 )
 
 // Domain errors; api maps them to HTTP statuses.
 var (
 	// ErrTopUpNotFound: no top-up has that id (for that account).
 	ErrTopUpNotFound = errors.New("top-up not found")
-	// ErrAmount is wrapped by every *AmountError.
-	ErrAmount = errors.New("top-up amount out of range")
 	// ErrRequestKeyReused: a request key already named a top-up with a
 	// different amount or card choice.
 	ErrRequestKeyReused = errors.New("this request key was already used for a different top-up")
@@ -39,45 +32,16 @@ var (
 	ErrRequestKeyInvalid = errors.New("the request key must be 8 to 200 printable ASCII characters")
 )
 
-// AmountError says why an amount was refused and names the bounds.
-type AmountError struct {
-	AmountCents, MinCents, MaxCents int64
-}
-
-func (e *AmountError) Error() string {
-	if e.AmountCents < e.MinCents {
-		return fmt.Sprintf("the minimum top-up is %s", FormatCents(e.MinCents))
-	}
-	return fmt.Sprintf("the maximum top-up is %s", FormatCents(e.MaxCents))
-}
-
-// Is makes errors.Is(err, ErrAmount) true.
-func (e *AmountError) Is(target error) bool { return target == ErrAmount }
-
-// MinimumCents is the smallest top-up for an account kind.
+// MinimumCents is the smallest top-up for an account kind: the shared
+// rule in package money, which the CLI applies too.
 func MinimumCents(kind models.AccountKind) int64 {
-	if kind == models.AccountCompany {
-		return MinCompanyCents
-	}
-	return MinIndividualCents
+	return money.MinTopUpCents(kind == models.AccountCompany)
 }
 
-// ValidateAmount returns an *AmountError unless min <= amount <= max.
+// ValidateAmount returns a *money.TopUpAmountError unless the kind's
+// minimum <= amount <= max.
 func ValidateAmount(kind models.AccountKind, amountCents, maxCents int64) error {
-	minCents := MinimumCents(kind)
-	if amountCents < minCents || amountCents > maxCents {
-		return &AmountError{AmountCents: amountCents, MinCents: minCents, MaxCents: maxCents}
-	}
-	return nil
-}
-
-// FormatCents renders cents as dollars: 500 → "$5.00", -250 → "-$2.50".
-func FormatCents(c int64) string {
-	sign := ""
-	if c < 0 {
-		sign, c = "-", -c
-	}
-	return fmt.Sprintf("%s$%d.%02d", sign, c/100, c%100)
+	return money.CheckTopUp(amountCents, MinimumCents(kind), maxCents)
 }
 
 // Service is the store of top-ups.

@@ -3,6 +3,7 @@ package credits_test
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"strings"
 	"sync"
@@ -14,7 +15,9 @@ import (
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/internal/testenv"
+	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
 )
 
@@ -32,7 +35,7 @@ func TestValidateAmount_NamesTheMinimumForEachKindAndTheMaximum(t *testing.T) {
 	}
 	for _, c := range cases {
 		err := credits.ValidateAmount(c.kind, c.amount, 100000)
-		if !errors.Is(err, credits.ErrAmount) || err.Error() != "the "+c.says {
+		if !errors.Is(err, money.ErrTopUpAmount) || err.Error() != "the "+c.says {
 			t.Errorf("%s %d: %v", c.kind, c.amount, err)
 		}
 	}
@@ -42,6 +45,46 @@ func TestValidateAmount_NamesTheMinimumForEachKindAndTheMaximum(t *testing.T) {
 	}{{models.AccountIndividual, 500}, {models.AccountCompany, 10000}, {models.AccountIndividual, 100000}} {
 		if err := credits.ValidateAmount(ok.kind, ok.amount, 100000); err != nil {
 			t.Errorf("%s %d refused: %v", ok.kind, ok.amount, err)
+		}
+	}
+}
+
+// The server refuses with the rule the CLI applies before asking: one
+// cent under money's minimum is refused, the minimum itself is taken, and
+// the refusal reads as the CLI's own.
+func TestValidateAmount_UsesTheSharedMinimumTheCLIApplies(t *testing.T) {
+	for kind, minCents := range map[models.AccountKind]int64{
+		models.AccountIndividual: money.MinIndividualTopUpCents, models.AccountCompany: money.MinCompanyTopUpCents,
+	} {
+		if got := credits.MinimumCents(kind); got != minCents {
+			t.Errorf("MinimumCents(%s) = %d, want money's %d", kind, got, minCents)
+		}
+		err := credits.ValidateAmount(kind, minCents-1, 100000)
+		cli := money.CheckTopUp(minCents-1, minCents, math.MaxInt64)
+		if !errors.Is(err, money.ErrTopUpAmount) || cli == nil || err.Error() != cli.Error() {
+			t.Errorf("%s: server refuses %d with %v, the shared rule with %v", kind, minCents-1, err, cli)
+		}
+		if err := credits.ValidateAmount(kind, minCents, 100000); err != nil {
+			t.Errorf("%s: the minimum %d refused: %v", kind, minCents, err)
+		}
+	}
+	// No wallet takes less than the CLI's local floor.
+	for _, kind := range []models.AccountKind{models.AccountIndividual, models.AccountCompany} {
+		if credits.MinimumCents(kind) < money.MinIndividualTopUpCents {
+			t.Errorf("%s takes %d, under the CLI's floor %d", kind, credits.MinimumCents(kind), money.MinIndividualTopUpCents)
+		}
+	}
+}
+
+// The CLI waits on the statuses package wire names; they are the ones the
+// store writes.
+func TestTopUpStatuses_AreTheOnesTheCLIReads(t *testing.T) {
+	for stored, onWire := range map[models.TopUpStatus]wire.TopUpStatus{
+		models.TopUpAwaitingPayment: wire.TopUpAwaitingPayment, models.TopUpSucceeded: wire.TopUpSucceeded,
+		models.TopUpExpired: wire.TopUpExpired, models.TopUpFailed: wire.TopUpFailed,
+	} {
+		if string(stored) != string(onWire) {
+			t.Errorf("stored %q is %q on the wire", stored, onWire)
 		}
 	}
 }

@@ -62,15 +62,17 @@ var overdraftKinds = map[models.EntryKind]bool{
 }
 
 // disabledAccountKinds may still post to a disabled account: an operator's
-// correction or a refund must never be blocked by the account's status, and
-// a payment already taken (a checkout paid, an auto top-up charged) is the
-// customer's money, credited so that it is neither lost nor retried for
-// ever; the account still cannot spend it, and refunds are the RUNBOOK's.
+// correction or a refund must never be blocked by the account's status.
 var disabledAccountKinds = map[models.EntryKind]bool{
 	models.EntryAdjustment: true,
 	models.EntryRefund:     true,
-	models.EntryTopUp:      true,
-	models.EntryAutoTopUp:  true,
+}
+
+// collectedKinds are the credits of money already taken from the customer;
+// with Posting.Collected they post to a disabled account too.
+var collectedKinds = map[models.EntryKind]bool{
+	models.EntryTopUp:     true,
+	models.EntryAutoTopUp: true,
 }
 
 // Posting asks for one balance change.
@@ -89,6 +91,12 @@ type Posting struct {
 	Description string
 	// AllowOverdraft lets a kind listed in overdraftKinds go below zero.
 	AllowOverdraft bool
+	// Collected says the payment was already taken (a checkout paid, an
+	// auto top-up charged): the credit is the customer's money and posts
+	// even to an account disabled since, so it is neither lost nor retried
+	// for ever. The account still cannot spend it; refunds are the
+	// RUNBOOK's. Only top-up kinds may say so.
+	Collected bool
 	// Audit, when set, is written in the same transaction as the entry.
 	Audit *models.AuditLog
 }
@@ -133,10 +141,18 @@ func (p Posting) validate() error {
 		return invalid("amount_cents", fmt.Sprintf("must be negative for a %s", p.Kind))
 	case p.AllowOverdraft && !overdraftKinds[p.Kind]:
 		return invalid("allow_overdraft", fmt.Sprintf("is not permitted for a %s", p.Kind))
+	case p.Collected && !collectedKinds[p.Kind]:
+		return invalid("collected", fmt.Sprintf("is not permitted for a %s", p.Kind))
 	case p.Actor == "":
 		return invalid("actor", "must name who caused the posting")
 	}
 	return validateKey(p.IdempotencyKey)
+}
+
+// mayPostToDisabled reports whether the posting goes through on a disabled
+// account.
+func (p Posting) mayPostToDisabled() bool {
+	return disabledAccountKinds[p.Kind] || (p.Collected && collectedKinds[p.Kind])
 }
 
 func validateKey(k string) error {
@@ -172,7 +188,7 @@ func (s *Service) Post(ctx context.Context, p Posting) (Result, error) {
 			  AND (? > 0 OR ? OR balance_cents + ? - held_cents >= 0)
 			RETURNING balance_cents`,
 			p.AmountCents, now, p.AccountID,
-			disabledAccountKinds[p.Kind],
+			p.mayPostToDisabled(),
 			p.AmountCents, p.AllowOverdraft, p.AmountCents).Scan(&bal)
 		if q.Error != nil {
 			return q.Error
@@ -258,7 +274,7 @@ func (s *Service) explainRefusal(ctx context.Context, p Posting) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
-	if acct.Status != models.StatusActive && !disabledAccountKinds[p.Kind] {
+	if acct.Status != models.StatusActive && !p.mayPostToDisabled() {
 		return Result{}, fmt.Errorf("%w: account %d", ErrAccountDisabled, p.AccountID)
 	}
 	return Result{}, fmt.Errorf("%w: account %d has %d cents available, posting needs %d",

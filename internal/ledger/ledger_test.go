@@ -269,7 +269,8 @@ func TestPost_DisabledAccountRefusesSpendingButTakesCorrections(t *testing.T) {
 		}
 		for _, p := range []ledger.Posting{
 			{AccountID: a.ID, Kind: models.EntryCallCharge, AmountCents: -1, IdempotencyKey: "d1", Actor: "t"},
-			{AccountID: a.ID, Kind: models.EntryNumberFee, AmountCents: -1, IdempotencyKey: "d2", Actor: "t"},
+			{AccountID: a.ID, Kind: models.EntryTopUp, AmountCents: 500, IdempotencyKey: "d2", Actor: "t"},
+			{AccountID: a.ID, Kind: models.EntryNumberFee, AmountCents: -1, IdempotencyKey: "d3", Actor: "t"},
 		} {
 			if _, err := svc.Post(ctx, p); !errors.Is(err, ledger.ErrAccountDisabled) {
 				t.Errorf("%s on a disabled account: err = %v, want ErrAccountDisabled", p.Kind, err)
@@ -279,8 +280,8 @@ func TestPost_DisabledAccountRefusesSpendingButTakesCorrections(t *testing.T) {
 		// money: it is credited (a refund is an operator's decision), and the
 		// account still cannot spend it.
 		for _, p := range []ledger.Posting{
-			{AccountID: a.ID, Kind: models.EntryTopUp, AmountCents: 500, IdempotencyKey: "paid1", Actor: "t"},
-			{AccountID: a.ID, Kind: models.EntryAutoTopUp, AmountCents: 200, IdempotencyKey: "paid2", Actor: "t"},
+			{AccountID: a.ID, Kind: models.EntryTopUp, AmountCents: 500, IdempotencyKey: "paid1", Actor: "t", Collected: true},
+			{AccountID: a.ID, Kind: models.EntryAutoTopUp, AmountCents: 200, IdempotencyKey: "paid2", Actor: "t", Collected: true},
 		} {
 			if _, err := svc.Post(ctx, p); err != nil {
 				t.Errorf("%s paid to a disabled account: %v, want it credited", p.Kind, err)
@@ -296,6 +297,9 @@ func TestPost_DisabledAccountRefusesSpendingButTakesCorrections(t *testing.T) {
 			t.Errorf("refund on a disabled account: %v", err)
 		}
 		mustBalance(t, svc, a.ID, 780, 0)
+		if _, err := svc.Post(ctx, ledger.Posting{AccountID: a.ID, Kind: models.EntryBonus, AmountCents: 1, IdempotencyKey: "b", Actor: "t", Collected: true}); !errors.Is(err, ledger.ErrInvalid) {
+			t.Errorf("a bonus claiming to be collected: %v, want ErrInvalid", err)
+		}
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	"github.com/mobayilo/mobayilo/internal/cli/creditsapi"
 	"github.com/mobayilo/mobayilo/internal/cli/iostreams"
+	"github.com/mobayilo/mobayilo/internal/money"
 )
 
 // BalanceOptions is everything balanceRun needs.
@@ -65,9 +66,9 @@ func balanceRun(ctx context.Context, opts *BalanceOptions) error {
 	if opts.Exporter != nil {
 		return opts.Exporter.Write(opts.IO, b)
 	}
-	fmt.Fprintln(opts.IO.Out, shared.Dollars(b.BalanceCents))
+	fmt.Fprintln(opts.IO.Out, money.Format(b.BalanceCents))
 	if b.AvailableCents != b.BalanceCents {
-		fmt.Fprintf(opts.IO.ErrOut, "%s available (the rest is held for calls in progress)\n", shared.Dollars(b.AvailableCents))
+		fmt.Fprintf(opts.IO.ErrOut, "%s available (the rest is held for calls in progress)\n", money.Format(b.AvailableCents))
 	}
 	return nil
 }

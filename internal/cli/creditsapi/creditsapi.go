@@ -1,6 +1,7 @@
 // Package creditsapi is the moby client of the credits API (/api/cli/
 // balance, topups, transactions), shared by the balance, topup and
-// transactions verbs. Amounts are integer cents, as the server sends them.
+// transactions verbs. The bodies are package wire's, as the server sends
+// them.
 package creditsapi
 
 import (
@@ -18,50 +19,12 @@ import (
 	"time"
 
 	"github.com/mobayilo/mobayilo/internal/cli/auth/shared"
+	"github.com/mobayilo/mobayilo/internal/wire"
 )
 
-// Balance is GET /api/cli/balance.
-type Balance struct {
-	BalanceCents      int64  `json:"balance_cents"`
-	Balance           string `json:"balance"`
-	AvailableCents    int64  `json:"available_cents"`
-	Available         string `json:"available"`
-	MinimumTopUpCents int64  `json:"minimum_topup_cents"`
-}
-
-// TopUp is a top-up as the API returns it.
-type TopUp struct {
-	ID           string `json:"id"`
-	Status       string `json:"status"`
-	AmountCents  int64  `json:"amount_cents"`
-	Amount       string `json:"amount"`
-	CheckoutURL  string `json:"checkout_url,omitempty"`
-	CardBrand    string `json:"card_brand,omitempty"`
-	CardLast4    string `json:"card_last4,omitempty"`
-	BalanceCents int64  `json:"balance_cents"`
-	Balance      string `json:"balance"`
-}
-
-// Transaction is one ledger entry.
-type Transaction struct {
-	ID                int64  `json:"id"`
-	Kind              string `json:"kind"`
-	AmountCents       int64  `json:"amount_cents"`
-	Amount            string `json:"amount"`
-	BalanceAfterCents int64  `json:"balance_after_cents"`
-	Description       string `json:"description"`
-	CreatedAt         string `json:"created_at"`
-}
-
-// Transactions is one page, newest first; NextBefore continues it.
-type Transactions struct {
-	Transactions []Transaction `json:"transactions"`
-	NextBefore   int64         `json:"next_before,omitempty"`
-}
-
 // GetBalance reads the wallet.
-func GetBalance(ctx context.Context, c *http.Client, host string) (Balance, error) {
-	var b Balance
+func GetBalance(ctx context.Context, c *http.Client, host string) (wire.Balance, error) {
+	var b wire.Balance
 	return b, Call(ctx, c, http.MethodGet, host+"/api/cli/balance", nil, &b)
 }
 
@@ -75,16 +38,16 @@ var createTopUpBackoff = time.Second
 // Idempotency-Key covers every attempt, so a retry after a lost answer
 // (network drop, timeout, 502) gets the same top-up and checkout, never a
 // second one.
-func CreateTopUp(ctx context.Context, c *http.Client, host string, amountCents int64, saveCard bool) (TopUp, error) {
+func CreateTopUp(ctx context.Context, c *http.Client, host string, amountCents int64, saveCard bool) (wire.TopUp, error) {
 	key, err := newRequestKey()
 	if err != nil {
-		return TopUp{}, err
+		return wire.TopUp{}, err
 	}
 	hdr := http.Header{"Idempotency-Key": {key}}
-	body := map[string]any{"amount_cents": amountCents, "save_card": saveCard}
+	body := wire.NewTopUp{AmountCents: amountCents, SaveCard: saveCard}
 	wait := createTopUpBackoff
 	for try := 1; ; try++ {
-		var t TopUp
+		var t wire.TopUp
 		err := call(ctx, c, http.MethodPost, host+"/api/cli/topups", hdr, body, &t)
 		if err == nil || try == createTopUpTries || !retryable(err) {
 			return t, err
@@ -120,19 +83,19 @@ func newRequestKey() (string, error) {
 }
 
 // GetTopUp reads a top-up's status and the wallet's balance.
-func GetTopUp(ctx context.Context, c *http.Client, host, id string) (TopUp, error) {
-	var t TopUp
+func GetTopUp(ctx context.Context, c *http.Client, host, id string) (wire.TopUp, error) {
+	var t wire.TopUp
 	return t, Call(ctx, c, http.MethodGet, host+"/api/cli/topups/"+url.PathEscape(id), nil, &t)
 }
 
 // ListTransactions reads one page of transactions before the cursor (0:
 // the newest).
-func ListTransactions(ctx context.Context, c *http.Client, host string, before int64, limit int) (Transactions, error) {
+func ListTransactions(ctx context.Context, c *http.Client, host string, before int64, limit int) (wire.Transactions, error) {
 	q := url.Values{"limit": {strconv.Itoa(limit)}}
 	if before > 0 {
 		q.Set("before", strconv.FormatInt(before, 10))
 	}
-	var t Transactions
+	var t wire.Transactions
 	return t, Call(ctx, c, http.MethodGet, host+"/api/cli/transactions?"+q.Encode(), nil, &t)
 }
 
@@ -172,14 +135,7 @@ func call(ctx context.Context, c *http.Client, method, u string, hdr http.Header
 		return shared.Unreachable(u, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var eb struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(raw, &eb)
-		return &shared.APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, RetryAfter: resp.Header.Get("Retry-After")}
+		return shared.ReadAPIError(resp, raw)
 	}
 	if out == nil {
 		return nil

@@ -7,9 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cli/browser"
@@ -19,11 +18,9 @@ import (
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	"github.com/mobayilo/mobayilo/internal/cli/creditsapi"
 	"github.com/mobayilo/mobayilo/internal/cli/iostreams"
+	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/wire"
 )
-
-// MinimumCents is the smallest top-up anyone may make ($5, individuals);
-// the server is authoritative and also enforces the company minimum.
-const MinimumCents = 500
 
 // TopUpOptions is everything topupRun needs.
 type TopUpOptions struct {
@@ -50,18 +47,22 @@ func NewCmdTopUp(f *cmdutil.Factory, runF func(*TopUpOptions) error) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "topup <amount>",
 		Short: "Add credit to your wallet by card",
-		Long: `Start a card top-up of <amount> dollars (at least $5; $100 for company
+		Long: fmt.Sprintf(`Start a card top-up of <amount> dollars (at least %s; %s for company
 wallets) and print the checkout link. --open opens it in your browser;
 --wait waits until the payment is credited, then prints the new balance.`,
+			money.Format(money.MinIndividualTopUpCents), money.Format(money.MinCompanyTopUpCents)),
 		Example: "  moby topup 20 --open --wait\n  moby topup 5 --json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cents, err := ParseAmount(args[0])
+			cents, err := money.ParseDollars(args[0])
 			if err != nil {
-				return cmdutil.FlagErrorf("%s", err)
+				return cmdutil.FlagErrorWrap(err)
 			}
-			if cents < MinimumCents {
-				return cmdutil.FlagErrorf("the minimum top-up is %s", shared.Dollars(MinimumCents))
+			// No wallet takes less than an individual's minimum, so less
+			// is refused here with the server's own rule and words; the
+			// server knows the wallet, its minimum and the maximum.
+			if err := money.CheckTopUp(cents, money.MinIndividualTopUpCents, math.MaxInt64); err != nil {
+				return cmdutil.FlagErrorWrap(err)
 			}
 			opts.AmountCents = cents
 			opts.Exporter = f.Exporter()
@@ -82,23 +83,6 @@ wallets) and print the checkout link. --open opens it in your browser;
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "Wait until the payment is credited, then print the new balance")
 	cmd.Flags().BoolVar(&opts.SaveCard, "save-card", false, "Save the card for auto top-up")
 	return cmd
-}
-
-// ParseAmount reads dollars ("5", "12.50", "$20") into cents.
-func ParseAmount(s string) (int64, error) {
-	bad := fmt.Errorf("invalid amount %q: give dollars, such as 20 or 12.50", s)
-	s = strings.TrimPrefix(strings.TrimSpace(s), "$")
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(frac) > 2 || len(s) > 12 {
-		return 0, bad
-	}
-	frac += strings.Repeat("0", 2-len(frac))
-	d, err1 := strconv.ParseUint(whole, 10, 32)
-	c, err2 := strconv.ParseUint(frac, 10, 8)
-	if err1 != nil || err2 != nil {
-		return 0, bad
-	}
-	return int64(d)*100 + int64(c), nil
 }
 
 func topupRun(ctx context.Context, opts *TopUpOptions) error {
@@ -148,18 +132,18 @@ func topupRun(ctx context.Context, opts *TopUpOptions) error {
 			return err
 		}
 	}
-	if final.Status != "succeeded" {
+	if final.Status != wire.TopUpSucceeded {
 		return fmt.Errorf("top-up %s %s: nothing was charged", final.ID, final.Status)
 	}
 	if opts.Exporter == nil {
 		fmt.Fprintf(errOut, "%s added.\n", final.Amount)
-		fmt.Fprintf(opts.IO.Out, "Balance: %s\n", shared.Dollars(final.BalanceCents))
+		fmt.Fprintf(opts.IO.Out, "Balance: %s\n", money.Format(final.BalanceCents))
 	}
 	return nil
 }
 
 // waitFor polls the top-up until it is final.
-func waitFor(ctx context.Context, opts *TopUpOptions, client *http.Client, host, id string) (creditsapi.TopUp, error) {
+func waitFor(ctx context.Context, opts *TopUpOptions, client *http.Client, host, id string) (wire.TopUp, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.WaitTimeout)
 	defer cancel()
 	stop := cmdutil.StartProgress(opts.IO, "Waiting for the payment")
@@ -168,7 +152,7 @@ func waitFor(ctx context.Context, opts *TopUpOptions, client *http.Client, host,
 		t, err := creditsapi.GetTopUp(ctx, client, host, id)
 		var ae *shared.APIError
 		switch {
-		case err == nil && t.Status != "awaiting_payment":
+		case err == nil && t.Status != wire.TopUpAwaitingPayment:
 			return t, nil
 		case err != nil && (errors.As(err, &ae) || ctx.Err() != nil):
 			return t, err

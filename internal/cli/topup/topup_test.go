@@ -13,20 +13,8 @@ import (
 
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	"github.com/mobayilo/mobayilo/internal/cli/iostreams"
+	"github.com/mobayilo/mobayilo/internal/money"
 )
-
-func TestParseAmount_ReadsDollarsIntoCents(t *testing.T) {
-	for in, want := range map[string]int64{"5": 500, "5.5": 550, "$12.34": 1234, "100": 10000, "0.99": 99} {
-		if got, err := ParseAmount(in); err != nil || got != want {
-			t.Errorf("ParseAmount(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "five", "5.555", "-5", "1e3", ".5", "99999999999"} {
-		if _, err := ParseAmount(bad); err == nil {
-			t.Errorf("ParseAmount(%q) accepted", bad)
-		}
-	}
-}
 
 func TestNewCmdTopUp_RefusesLessThanFiveDollarsAsAUsageError(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
@@ -83,5 +71,23 @@ func TestTopUpRun_WaitPrintsTheLinkThenTheNewBalance(t *testing.T) {
 	}
 	if polls.Load() < 3 {
 		t.Fatalf("polled %d times", polls.Load())
+	}
+}
+
+func TestNewCmdTopUp_RefusalsAreTheSharedTypedErrors(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := cmdutil.NewFactoryWith(cmdutil.NewBuildInfo("test", "", ""), ios, func(string) string { return "" })
+	run := func(arg string) error {
+		cmd := NewCmdTopUp(f, func(*TopUpOptions) error { t.Fatalf("moby topup %s ran", arg); return nil })
+		cmd.SetArgs([]string{arg})
+		return cmd.Execute()
+	}
+	var pe *money.ParseError
+	if err := run("5.123"); cmdutil.ExitCodeFor(err) != cmdutil.ExitUsage || !errors.As(err, &pe) || pe.Reason != money.ReasonDecimals {
+		t.Errorf("moby topup 5.123: %v; want a usage error naming the decimals", err)
+	}
+	var ae *money.TopUpAmountError
+	if err := run("4"); cmdutil.ExitCodeFor(err) != cmdutil.ExitUsage || !errors.As(err, &ae) || ae.MinCents != money.MinIndividualTopUpCents {
+		t.Errorf("moby topup 4: %v; want a usage error with the shared minimum", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	"github.com/mobayilo/mobayilo/internal/cli/creditsapi"
 	"github.com/mobayilo/mobayilo/internal/cli/iostreams"
+	"github.com/mobayilo/mobayilo/internal/money"
 )
 
 // TransactionsOptions is everything transactionsRun needs.
@@ -82,7 +83,7 @@ func transactionsRun(ctx context.Context, opts *TransactionsOptions) error {
 	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "ID\tDATE\tKIND\tAMOUNT\tBALANCE\t")
 	for _, t := range page.Transactions {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t\n", t.ID, t.CreatedAt, t.Kind, shared.Dollars(t.AmountCents), shared.Dollars(t.BalanceAfterCents))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t\n", t.ID, t.CreatedAt, t.Kind, money.Format(t.AmountCents), money.Format(t.BalanceAfterCents))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -22,6 +22,8 @@ import (
 	"github.com/mobayilo/mobayilo/internal/cli/auth/shared"
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	"github.com/mobayilo/mobayilo/internal/cli/iostreams"
+	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/wire"
 )
 
 // ClientID is moby's OAuth client id at every Mobayilo server.
@@ -51,9 +53,9 @@ type LoginOptions struct {
 // Result is the --json shape of a successful login.
 type Result struct {
 	Host     string              `json:"host"`
-	User     shared.User         `json:"user"`
-	Account  shared.Account      `json:"account"`
-	Token    shared.Token        `json:"token"`
+	User     wire.User           `json:"user"`
+	Account  wire.Account        `json:"account"`
+	Token    wire.Token          `json:"token"`
 	StoredIn cmdutil.TokenSource `json:"stored_in"`
 	// CredentialsFile is set when the token went to the file.
 	CredentialsFile string `json:"credentials_file,omitempty"`
@@ -284,7 +286,7 @@ func finish(ctx context.Context, opts *LoginOptions, host string, client *http.C
 		}
 	}
 
-	res := Result{Host: host, User: me.User, Account: me.Account, Token: me.Token, StoredIn: where}
+	res := Result{Host: host, User: me.User, Account: me.Account.Account, Token: me.Token, StoredIn: where}
 	if where == cmdutil.SourceFile {
 		res.CredentialsFile = store.FilePath()
 	}
@@ -296,7 +298,7 @@ func finish(ctx context.Context, opts *LoginOptions, host string, client *http.C
 	cs := opts.IO.ErrColorScheme()
 	w := opts.IO.ErrOut
 	fmt.Fprintf(w, "%s Logged in to %s as %s (%s, balance %s)\n", cs.SuccessIcon(), host, cs.Bold(me.User.Email),
-		me.Account.Name, shared.Dollars(me.Account.BalanceCents))
+		me.Account.Name, money.Format(me.Account.BalanceCents))
 	switch where {
 	case cmdutil.SourceKeyring:
 		fmt.Fprintf(w, "%s Token saved in the OS keyring; it %s\n", cs.SuccessIcon(), shared.Expiry(me.Token.ExpiresAt, time.Now()))

@@ -14,42 +14,8 @@ import (
 	"time"
 
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
+	"github.com/mobayilo/mobayilo/internal/wire"
 )
-
-// Me is GET /api/cli/me: who a token acts as. Its parts are also the
-// --json shapes of the auth commands (amounts in integer cents).
-type Me struct {
-	User    User    `json:"user"`
-	Account Account `json:"account"`
-	Token   Token   `json:"token"`
-}
-
-// User is the person a token acts as.
-type User struct {
-	ID      int64  `json:"id"`
-	Email   string `json:"email"`
-	Role    string `json:"role"`
-	IsAdmin bool   `json:"is_admin"`
-}
-
-// Account is the wallet the user spends from.
-type Account struct {
-	ID           int64  `json:"id"`
-	Kind         string `json:"kind"`
-	Name         string `json:"name"`
-	Status       string `json:"status"`
-	BalanceCents int64  `json:"balance_cents"`
-}
-
-// Token describes the token itself; never its value.
-type Token struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Source    string     `json:"source"`
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt *time.Time `json:"expires_at"`
-	Scopes    []string   `json:"scopes"`
-}
 
 // APIError is the API's {"error":{"code","message"}}, with the status.
 type APIError struct {
@@ -71,10 +37,18 @@ func (e *APIError) Rejected() bool {
 	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
 }
 
+// ReadAPIError reads an error answer (any status but 2xx) and its
+// {"error":{"code","message"}} body, which may be missing or not JSON.
+func ReadAPIError(resp *http.Response, body []byte) *APIError {
+	var eb wire.ErrorBody
+	_ = json.Unmarshal(body, &eb)
+	return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, RetryAfter: resp.Header.Get("Retry-After")}
+}
+
 // FetchMe asks the server who token is. A refused token is an APIError
 // (see Explain); a server that cannot be reached is a plain error.
-func FetchMe(ctx context.Context, client *http.Client, host, token string) (*Me, error) {
-	var me Me
+func FetchMe(ctx context.Context, client *http.Client, host, token string) (*wire.Me, error) {
+	var me wire.Me
 	if err := call(ctx, client, http.MethodGet, host+"/api/cli/me", token, &me); err != nil {
 		return nil, err
 	}
@@ -103,14 +77,7 @@ func call(ctx context.Context, client *http.Client, method, url, token string, o
 		return Unreachable(url, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var eb struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		_ = json.Unmarshal(body, &eb)
-		return &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, RetryAfter: resp.Header.Get("Retry-After")}
+		return ReadAPIError(resp, body)
 	}
 	if out == nil {
 		return nil
@@ -138,14 +105,17 @@ func unwrapURLError(err error) error {
 	return err
 }
 
+// ReasonNotLoggedIn is Reason's word for a missing or unexplained token.
+const ReasonNotLoggedIn = "not_logged_in"
+
 // Reason is a short, stable word for why a token does not work, for --json
-// output: the server's error code, or "not_logged_in".
+// output: the server's error code, or ReasonNotLoggedIn.
 func Reason(err error) string {
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Code != "" {
 		return ae.Code
 	}
-	return "not_logged_in"
+	return ReasonNotLoggedIn
 }
 
 // Explain turns the server's refusal of a token into an AuthError that says
@@ -172,15 +142,15 @@ func Explain(err error, host string, source cmdutil.TokenSource) error {
 	}
 	var why string
 	switch ae.Code {
-	case "token_expired":
+	case wire.CodeTokenExpired:
 		why = which + " has expired"
-	case "token_revoked":
+	case wire.CodeTokenRevoked:
 		why = which + " was revoked (on the Settings page, or by `moby auth logout`)"
-	case "token_malformed", "token_bad_checksum":
+	case wire.CodeTokenMalformed, wire.CodeTokenBadChecksum:
 		why = which + " is not a valid Mobayilo token (mistyped or cut short?)"
-	case "account_disabled":
+	case wire.CodeAccountDisabled:
 		return cmdutil.AuthErrorf("%s: your account or seat is disabled; ask your company admin or Mobayilo support", host)
-	case "token_missing":
+	case wire.CodeTokenMissing:
 		why = "no token was sent"
 	default:
 		why = which + " is not known to " + host + " (deleted, or made for another host?)"
@@ -193,15 +163,6 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// Dollars formats cents for people: "$12.34", "-$1.05".
-func Dollars(cents int64) string {
-	sign := ""
-	if cents < 0 {
-		sign, cents = "-", -cents
-	}
-	return fmt.Sprintf("%s$%d.%02d", sign, cents/100, cents%100)
 }
 
 // Expiry describes when a token expires, relative to now.

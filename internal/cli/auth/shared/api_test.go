@@ -9,14 +9,6 @@ import (
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 )
 
-func TestDollars_FormatsCentsWithSign(t *testing.T) {
-	for cents, want := range map[int64]string{0: "$0.00", 5: "$0.05", 1234: "$12.34", -105: "-$1.05", 100000: "$1000.00"} {
-		if got := Dollars(cents); got != want {
-			t.Errorf("Dollars(%d) = %q, want %q", cents, got, want)
-		}
-	}
-}
-
 func TestExpiry_SaysWhenRelativeToNow(t *testing.T) {
 	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) *time.Time { x := now.Add(d); return &x }

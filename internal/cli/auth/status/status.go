@@ -14,6 +14,8 @@ import (
 	"github.com/mobayilo/mobayilo/internal/cli/auth/shared"
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	"github.com/mobayilo/mobayilo/internal/cli/iostreams"
+	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/wire"
 )
 
 // StatusOptions is everything statusRun needs.
@@ -34,9 +36,9 @@ type Result struct {
 	LoggedIn    bool                `json:"logged_in"`
 	Reason      string              `json:"reason,omitempty"`
 	TokenSource cmdutil.TokenSource `json:"token_source,omitempty"`
-	User        *shared.User        `json:"user,omitempty"`
-	Account     *shared.Account     `json:"account,omitempty"`
-	Token       *shared.Token       `json:"token,omitempty"`
+	User        *wire.User          `json:"user,omitempty"`
+	Account     *wire.Account       `json:"account,omitempty"`
+	Token       *wire.Token         `json:"token,omitempty"`
 }
 
 // NewCmdStatus builds `moby auth status`.
@@ -76,7 +78,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	if token == "" {
-		if err := export(opts, Result{Host: host, Reason: "not_logged_in"}); err != nil {
+		if err := export(opts, Result{Host: host, Reason: shared.ReasonNotLoggedIn}); err != nil {
 			return err
 		}
 		return cmdutil.AuthErrorf("not logged in to %s: run `moby auth login`", host)
@@ -96,7 +98,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		return explained
 	}
 	if opts.Exporter != nil {
-		return export(opts, Result{Host: host, LoggedIn: true, TokenSource: source, User: &me.User, Account: &me.Account, Token: &me.Token})
+		return export(opts, Result{Host: host, LoggedIn: true, TokenSource: source, User: &me.User, Account: &me.Account.Account, Token: &me.Token})
 	}
 
 	cs := opts.IO.ColorScheme()
@@ -108,7 +110,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	fmt.Fprintln(w, cs.Bold(host))
 	fmt.Fprintf(w, "  %s Logged in as %s (%s)\n", cs.SuccessIcon(), cs.Bold(me.User.Email), role)
 	fmt.Fprintf(w, "  Account:  %s (%s account #%d, %s)\n", me.Account.Name, me.Account.Kind, me.Account.ID, me.Account.Status)
-	fmt.Fprintf(w, "  Balance:  %s\n", shared.Dollars(me.Account.BalanceCents))
+	fmt.Fprintf(w, "  Balance:  %s\n", money.Format(me.Account.BalanceCents))
 	expiry := shared.Expiry(me.Token.ExpiresAt, opts.Now())
 	if me.Token.ExpiresAt != nil && me.Token.ExpiresAt.Sub(opts.Now()) < 3*24*time.Hour {
 		expiry = cs.Yellow(expiry)

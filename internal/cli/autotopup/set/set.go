@@ -11,6 +11,8 @@ import (
 	"github.com/mobayilo/mobayilo/internal/cli/autotopup/shared"
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	"github.com/mobayilo/mobayilo/internal/cli/iostreams"
+	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/wire"
 )
 
 // SetOptions is everything setRun needs: the change as the server takes it.
@@ -20,7 +22,7 @@ type SetOptions struct {
 	Host         func() (string, error)
 	RequireToken func() (string, error)
 	Exporter     cmdutil.Exporter
-	Update       shared.Update
+	Update       wire.AutoTopUpUpdate
 }
 
 // NewCmdSet builds `moby autotopup set`.
@@ -52,7 +54,7 @@ top-up on needs a saved card (save one on the website's Auto top-up page).`,
 				if !cmd.Flags().Changed(d.flag) {
 					continue
 				}
-				c, err := shared.ParseDollars(d.raw)
+				c, err := money.ParseDollars(d.raw)
 				if err != nil {
 					return cmdutil.FlagErrorf("--%s: %v", d.flag, err)
 				}
@@ -64,7 +66,7 @@ top-up on needs a saved card (save one on the website's Auto top-up page).`,
 				}
 				u.DailyMaxCount = &dailyCount
 			}
-			if *u == (shared.Update{}) {
+			if *u == (wire.AutoTopUpUpdate{}) {
 				return cmdutil.FlagErrorf("nothing to change: name at least one setting (see --help)")
 			}
 			opts.Exporter = f.Exporter()

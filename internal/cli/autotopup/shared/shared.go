@@ -1,5 +1,6 @@
 // Package shared is what `moby autotopup show` and `set` have in common: the
-// wire shapes of /api/cli/autotopup and the one call that talks to it.
+// one call to /api/cli/autotopup (its bodies are package wire's) and the
+// settings as people read them.
 package shared
 
 import (
@@ -10,68 +11,30 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	authshared "github.com/mobayilo/mobayilo/internal/cli/auth/shared"
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
+	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/wire"
 )
-
-// Settings is GET/PUT /api/cli/autotopup and the --json shape of both verbs:
-// amounts in integer cents beside their formatted strings.
-type Settings struct {
-	Enabled        bool         `json:"enabled"`
-	ThresholdCents int64        `json:"threshold_cents"`
-	Threshold      string       `json:"threshold"`
-	AmountCents    int64        `json:"amount_cents"`
-	Amount         string       `json:"amount"`
-	DailyMaxCount  int          `json:"daily_max_count"`
-	DailyMaxCents  int64        `json:"daily_max_cents"`
-	DailyMax       string       `json:"daily_max"`
-	Card           *Card        `json:"card"`
-	LastAttempt    *LastAttempt `json:"last_attempt"`
-}
-
-// Card is the saved card.
-type Card struct {
-	Brand string `json:"brand"`
-	Last4 string `json:"last4"`
-}
-
-// LastAttempt is the latest off-session charge.
-type LastAttempt struct {
-	Status      string    `json:"status"`
-	AmountCents int64     `json:"amount_cents"`
-	DeclineCode string    `json:"decline_code,omitempty"`
-	At          time.Time `json:"at"`
-}
-
-// Update is the PUT body: only the fields set change.
-type Update struct {
-	Enabled        *bool  `json:"enabled,omitempty"`
-	ThresholdCents *int64 `json:"threshold_cents,omitempty"`
-	AmountCents    *int64 `json:"amount_cents,omitempty"`
-	DailyMaxCount  *int   `json:"daily_max_count,omitempty"`
-	DailyMaxCents  *int64 `json:"daily_max_cents,omitempty"`
-}
 
 // Call sends method to /api/cli/autotopup with body (nil for none) and
 // decodes the settings. A refused token becomes an AuthError (exit 4); a
 // refused value is a failure quoting the server's message.
-func Call(ctx context.Context, client *http.Client, host, method string, body any) (Settings, error) {
+func Call(ctx context.Context, client *http.Client, host, method string, body any) (wire.AutoTopUp, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return Settings{}, err
+			return wire.AutoTopUp{}, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	url := host + "/api/cli/autotopup"
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return Settings{}, err
+		return wire.AutoTopUp{}, err
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -79,57 +42,29 @@ func Call(ctx context.Context, client *http.Client, host, method string, body an
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return Settings{}, authshared.Unreachable(url, err)
+		return wire.AutoTopUp{}, authshared.Unreachable(url, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return Settings{}, authshared.Unreachable(url, err)
+		return wire.AutoTopUp{}, authshared.Unreachable(url, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var eb struct {
-			Error struct{ Code, Message string } `json:"error"`
+		ae := authshared.ReadAPIError(resp, raw)
+		if ae.Code == wire.CodeOwnersOnly {
+			return wire.AutoTopUp{}, errors.New("only the account's owner manages auto top-up")
 		}
-		_ = json.Unmarshal(raw, &eb)
-		ae := &authshared.APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, RetryAfter: resp.Header.Get("Retry-After")}
-		if ae.Code == "owners_only" {
-			return Settings{}, errors.New("only the account's owner manages auto top-up")
-		}
-		return Settings{}, authshared.Explain(ae, host, cmdutil.SourceNone)
+		return wire.AutoTopUp{}, authshared.Explain(ae, host, cmdutil.SourceNone)
 	}
-	var s Settings
+	var s wire.AutoTopUp
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return Settings{}, fmt.Errorf("unexpected answer from %s (is the host a Mobayilo server?): %w", url, err)
+		return wire.AutoTopUp{}, fmt.Errorf("unexpected answer from %s (is the host a Mobayilo server?): %w", url, err)
 	}
 	return s, nil
 }
 
-// ParseDollars reads "20", "2.5", "2.50" or "$20" as cents.
-func ParseDollars(s string) (int64, error) {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "$")
-	whole, frac, hasFrac := strings.Cut(s, ".")
-	bad := fmt.Errorf("%q is not an amount in dollars, like 20 or 2.50", s)
-	if whole == "" || len(whole) > 7 || (hasFrac && (frac == "" || len(frac) > 2)) {
-		return 0, bad
-	}
-	d, err := strconv.ParseUint(whole, 10, 32)
-	if err != nil {
-		return 0, bad
-	}
-	var c uint64
-	if hasFrac {
-		if len(frac) == 1 {
-			frac += "0"
-		}
-		if c, err = strconv.ParseUint(frac, 10, 8); err != nil {
-			return 0, bad
-		}
-	}
-	return int64(d)*100 + int64(c), nil
-}
-
 // Print writes the settings for a person.
-func Print(w io.Writer, s Settings) {
+func Print(w io.Writer, s wire.AutoTopUp) {
 	state := "off"
 	if s.Enabled {
 		state = "on"
@@ -144,6 +79,6 @@ func Print(w io.Writer, s Settings) {
 		fmt.Fprintln(w, "  Card:                     none saved (save one on the website's Auto top-up page)")
 	}
 	if a := s.LastAttempt; a != nil {
-		fmt.Fprintf(w, "  Last attempt:             %s, $%d.%02d, %s\n", strings.ReplaceAll(a.Status, "_", " "), a.AmountCents/100, a.AmountCents%100, a.At.Format("2 Jan 2006 15:04 UTC"))
+		fmt.Fprintf(w, "  Last attempt:             %s, %s, %s\n", strings.ReplaceAll(a.Status, "_", " "), money.Format(a.AmountCents), a.At.Format("2 Jan 2006 15:04 UTC"))
 	}
 }
