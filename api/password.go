@@ -11,6 +11,7 @@ import (
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/identity"
+	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
 )
 
@@ -40,7 +41,7 @@ func (h *handlers) passwordSignIn(c *gin.Context) {
 			h.signinLog().InfoContext(ctx, "password sign-in refused", "domain", domainOf(strings.ToLower(email)), "request_id", c.GetString(requestIDKey))
 		}
 		if errors.Is(err, auth.ErrDisabled) {
-			err = &requestError{status: http.StatusForbidden, code: "account_disabled",
+			err = &requestError{status: http.StatusForbidden, code: wire.CodeAccountDisabled,
 				message: "this account is disabled; if you think that is a mistake, contact support or your company's admin"}
 		}
 		h.signinFailed(c, err, rerender)

@@ -1,16 +1,21 @@
 package models
 
-import "time"
+import (
+	"time"
+
+	"github.com/mobayilo/mobayilo/internal/wire"
+)
 
 // TopUpStatus is where a top-up is in its life. The TopUp workflow moves it
-// from awaiting_payment to exactly one final state.
+// from awaiting_payment to exactly one final state. The values are the
+// ones the CLI reads (internal/wire), defined there once.
 type TopUpStatus string
 
 const (
-	TopUpAwaitingPayment TopUpStatus = "awaiting_payment"
-	TopUpSucceeded       TopUpStatus = "succeeded"
-	TopUpExpired         TopUpStatus = "expired"
-	TopUpFailed          TopUpStatus = "failed"
+	TopUpAwaitingPayment = TopUpStatus(wire.TopUpAwaitingPayment)
+	TopUpSucceeded       = TopUpStatus(wire.TopUpSucceeded)
+	TopUpExpired         = TopUpStatus(wire.TopUpExpired)
+	TopUpFailed          = TopUpStatus(wire.TopUpFailed)
 )
 
 // Final reports whether no further change will happen.

@@ -21,6 +21,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/models"
 )
@@ -265,7 +266,7 @@ func printBanner(cfg config.Config, ownTemporal bool) {
 	}
 	fmt.Fprintf(&b, "  Temporal       %s (namespace %s, task queue %s)\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TemporalTaskQueue)
 	fmt.Fprintf(&b, "  Database       %s\n", db)
-	fmt.Fprintf(&b, "  Demo login     %s / %s ($%d.%02d sandbox credit)\n", demoEmail, demoPassword, demoCreditCents/100, demoCreditCents%100)
+	fmt.Fprintf(&b, "  Demo login     %s / %s (%s sandbox credit)\n", demoEmail, demoPassword, money.Format(demoCreditCents))
 	fmt.Fprintf(&b, "  Twilio         %s\n  Stripe         %s\n", mode(cfg.TwilioLive()), mode(cfg.StripeLive()))
 	if cfg.TwilioAuthToken == "" || cfg.StripeWebhookSecret == "" {
 		fmt.Fprintf(&b, "\n  Dev webhook secrets (defaults, not secret; set the variables to override):\n")
