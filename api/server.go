@@ -89,6 +89,7 @@ func New(d Deps) *gin.Engine {
 	h.registerSignIn(site)
 	h.registerDevice(site)
 	h.registerCLI(site)
+	h.registerSettings(site)
 	h.registerCredits(site)
 	h.registerAdmin(site)
 	h.registerAutoTopUp(site)
