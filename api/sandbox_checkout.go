@@ -101,8 +101,14 @@ func sandboxSetupSession(c *gin.Context) bool {
 	return strings.HasPrefix(c.Param("session"), providers.SandboxSetupSessionPrefix)
 }
 
+// The sandbox serves only sessions the sandbox made (their ids derive from
+// the top-up or setup id): a real Stripe session of a live top-up is a 404
+// here, so this page can never mark real money paid.
 func (h *handlers) sandboxTopUp(c *gin.Context) (models.TopUp, bool) {
 	t, err := h.credits().GetBySession(c.Request.Context(), c.Param("session"))
+	if err == nil && c.Param("session") != providers.SandboxSessionID(t.ID) {
+		err = credits.ErrTopUpNotFound
+	}
 	if errors.Is(err, credits.ErrTopUpNotFound) {
 		web.NotFound(h.d.Pages)(c)
 		return t, false
@@ -224,6 +230,9 @@ func (h *handlers) sandboxDeliver(ctx context.Context, event map[string]any) err
 
 func (h *handlers) sandboxSetup(c *gin.Context) (models.CardSetup, bool) {
 	cs, err := h.autoTopUps().SetupBySession(c.Request.Context(), c.Param("session"))
+	if err == nil && c.Param("session") != providers.SandboxSetupSessionID(cs.ID) {
+		err = autotopup.ErrSetupNotFound
+	}
 	if errors.Is(err, autotopup.ErrSetupNotFound) {
 		web.NotFound(h.d.Pages)(c)
 		return cs, false

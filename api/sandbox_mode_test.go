@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,8 +10,10 @@ import (
 	"time"
 
 	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/testenv"
+	"github.com/mobayilo/mobayilo/models"
 )
 
 // liveSettings is a deployment with every live provider setting and the
@@ -90,5 +93,36 @@ func devSecretsRefused(t *testing.T, env map[string]string) {
 	}
 	if s.cfg.EffectiveStripeWebhookSecret() != env["STRIPE_WEBHOOK_SECRET"] || s.cfg.EffectiveTwilioAuthToken() != env["TWILIO_AUTH_TOKEN"] {
 		t.Fatal("outside sandbox mode signatures are checked against something other than the configured secrets")
+	}
+}
+
+// The sandbox checkout serves only sessions the sandbox created: a top-up
+// whose session is a real Stripe one (a deployment that once ran live) is a
+// 404 there, and posting "pay" to it delivers nothing.
+func TestSandboxCheckout_ServesOnlySessionsTheSandboxCreated(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	u, cookie, _ := s.user("real-session@example.com", models.AccountIndividual)
+	ctx := context.Background()
+	tu, _, err := credits.New(s.db).Create(ctx, credits.NewTopUp{AccountID: u.AccountID, UserID: u.ID, AmountCents: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const real = "cs_live_a1b2c3real"
+	if err := credits.New(s.db).RecordCheckout(ctx, tu.ID, real, "https://checkout.stripe.com/c/pay/"+real, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := s.do(http.MethodGet, providers.SandboxCheckoutPath+real, nil, nil, cookie); code != http.StatusNotFound {
+		t.Fatalf("GET of a real session on the sandbox page = %d, want 404", code)
+	}
+	form := url.Values{"card": {providers.SandboxCardVisa}}
+	if code, _, _ := s.do(http.MethodPost, providers.SandboxCheckoutPath+real, strings.NewReader(form.Encode()),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, cookie); code != http.StatusNotFound {
+		t.Fatalf("POST of a real session on the sandbox page = %d, want 404", code)
+	}
+	if acct, _ := s.ledger.Account(ctx, u.AccountID); acct.BalanceCents != 0 {
+		t.Fatalf("balance %d, want nothing credited", acct.BalanceCents)
+	}
+	if got, _ := credits.New(s.db).Get(ctx, tu.ID); got.Status != models.TopUpAwaitingPayment {
+		t.Fatalf("top-up %+v, want untouched", got)
 	}
 }

@@ -93,7 +93,7 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := seed(ctx, db, log); err != nil {
+	if err := seed(ctx, cfg, db, log); err != nil {
 		return err
 	}
 	mailer, mailbox, err := app.NewMailer(cfg, log)
@@ -224,13 +224,20 @@ func (t *devTemporal) stop(log *slog.Logger) {
 	}
 }
 
-// seed loads the sample rate table into an empty database and creates the
-// demo user with sandbox credit. Every step is idempotent.
-func seed(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
+// seed loads the sample rate table into an empty database and, only in
+// the embedded database `mobayilo dev` owns, creates the demo user with
+// sandbox credit: a DATABASE_URL may be anyone's database (a staging copy
+// of production, say), where a known password and free credit do not
+// belong. Every step is idempotent.
+func seed(ctx context.Context, cfg config.Config, db *gorm.DB, log *slog.Logger) error {
 	if seeded, err := rates.SeedIfEmpty(ctx, db); err != nil {
 		return fmt.Errorf("seed rates: %w", err)
 	} else if seeded {
 		log.Info("rate table seeded from the bundled sample data")
+	}
+	if !cfg.UsesEmbeddedDB() {
+		log.Warn("demo user not seeded: DATABASE_URL is set, and mobayilo dev seeds only its own embedded database")
+		return nil
 	}
 	svc := ledger.New(db)
 	ids := identity.New(db, svc)
@@ -266,7 +273,11 @@ func printBanner(cfg config.Config, ownTemporal bool) {
 	}
 	fmt.Fprintf(&b, "  Temporal       %s (namespace %s, task queue %s)\n", cfg.TemporalAddress, cfg.TemporalNamespace, cfg.TemporalTaskQueue)
 	fmt.Fprintf(&b, "  Database       %s\n", db)
-	fmt.Fprintf(&b, "  Demo login     %s / %s (%s sandbox credit)\n", demoEmail, demoPassword, money.Format(demoCreditCents))
+	if cfg.UsesEmbeddedDB() {
+		fmt.Fprintf(&b, "  Demo login     %s / %s (%s sandbox credit)\n", demoEmail, demoPassword, money.Format(demoCreditCents))
+	} else {
+		fmt.Fprintf(&b, "  Demo login     none (DATABASE_URL is not mobayilo dev's own database)\n")
+	}
 	fmt.Fprintf(&b, "  Twilio         %s\n  Stripe         %s\n", mode(cfg.TwilioLive()), mode(cfg.StripeLive()))
 	if cfg.TwilioAuthToken == "" || cfg.StripeWebhookSecret == "" {
 		fmt.Fprintf(&b, "\n  Dev webhook secrets (defaults, not secret; set the variables to override):\n")
