@@ -24,7 +24,7 @@ func NewActivities(cfg config.Config, db *gorm.DB, mailer mail.Sender) (*activit
 	if err != nil {
 		return nil, err
 	}
-	led := ledger.New(db)
+	led := ledger.New(db).WithStaleHoldAge(cfg.StaleHoldAge())
 	autoTopUps := autotopup.New(db, led)
 	pay := prov.Payments
 	return &activities.Activities{

@@ -189,7 +189,7 @@ func newUserStatusCmd(st models.Status) *cobra.Command {
 
 func newLedgerCmd() *cobra.Command {
 	l := &cobra.Command{Use: "ledger", Short: "Inspect and correct the ledger"}
-	l.AddCommand(newLedgerAdjustCmd(), newLedgerVerifyCmd())
+	l.AddCommand(newLedgerAdjustCmd(), newLedgerVerifyCmd(), newLedgerReleaseHoldCmd())
 	return l
 }
 
@@ -245,6 +245,46 @@ func newLedgerAdjustCmd() *cobra.Command {
 	return cmd
 }
 
+// newLedgerReleaseHoldCmd frees a stale hold whose call will never settle
+// it (RUNBOOK: stale holds). A release is single-use: a repeat changes
+// nothing, and a captured hold is refused.
+func newLedgerReleaseHoldCmd() *cobra.Command {
+	var id int64
+	var reason, actor string
+	cmd := &cobra.Command{
+		Use:   "release-hold --id N --reason R",
+		Short: "Release a stale hold without charging, through the ledger, with an audit record",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case id <= 0:
+				return &exitError{code: 2, msg: "--id must be the hold's id (ledger verify names it)"}
+			case strings.TrimSpace(reason) == "":
+				return &exitError{code: 2, msg: "--reason is required: say why, for the audit log"}
+			}
+			ctx := cmd.Context()
+			db, err := openForAdmin(ctx)
+			if err != nil {
+				return err
+			}
+			h, err := ledger.New(db).ReleaseHold(ctx, id)
+			if err != nil {
+				return &exitError{code: 1, msg: "ledger release-hold: " + err.Error()}
+			}
+			if err := audit(ctx, db, operator(actor), "ledger.release_hold", fmt.Sprintf("hold:%d", h.ID),
+				fmt.Sprintf("account=%d amount_cents=%d reference=%s reason=%s", h.AccountID, h.AmountCents, h.Reference, reason)); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "hold %d of %d cents on account %d is released\n", h.ID, h.AmountCents, h.AccountID)
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&id, "id", 0, "the hold's id (required)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit log (required)")
+	cmd.Flags().StringVar(&actor, "actor", "", "who is running this, added to your OS user in the audit log")
+	return cmd
+}
+
 func newLedgerVerifyCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "verify",
@@ -252,6 +292,10 @@ func newLedgerVerifyCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
 			db, err := openForAdmin(ctx)
 			if err != nil {
 				return err
@@ -259,7 +303,7 @@ func newLedgerVerifyCmd() *cobra.Command {
 			var accounts, entries int64
 			db.WithContext(ctx).Model(&models.Account{}).Count(&accounts)
 			db.WithContext(ctx).Model(&models.LedgerEntry{}).Count(&entries)
-			ds, err := ledger.New(db).Verify(ctx)
+			ds, err := ledger.New(db).WithStaleHoldAge(cfg.StaleHoldAge()).Verify(ctx)
 			if err != nil {
 				return err
 			}

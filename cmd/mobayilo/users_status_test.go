@@ -6,12 +6,14 @@ import (
 	"errors"
 	"os"
 	"os/user"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/mobayilo/mobayilo/internal/app"
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/config"
+	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/models"
 )
 
@@ -140,5 +142,45 @@ func TestLedgerAdjust_RecordsTheOSUserAndHostWhateverActorIsGiven(t *testing.T) 
 	db.Where("action = ?", "ledger.adjust").Order("id").Find(&audits)
 	if len(audits) != 2 || audits[0].Actor != entries[0].Actor {
 		t.Fatalf("audits %+v", audits)
+	}
+}
+
+func TestLedgerReleaseHold_FreesAStaleHoldOnceWithAnAuditRecord(t *testing.T) {
+	t.Setenv("MOBAYILO_DATA_DIR", t.TempDir())
+	t.Setenv("DATABASE_URL", "")
+	if _, err := mobayilo(t, "users", "create", "--email", "held@example.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mobayilo(t, "ledger", "adjust", "--email", "held@example.test", "--amount-cents", "1000", "--reason", "seed"); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := config.FromOS()
+	db, err := app.OpenDB(context.Background(), cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u models.User
+	db.Where("email = ?", "held@example.test").Take(&u)
+	led := ledger.New(db)
+	h, err := led.PlaceHold(context.Background(), ledger.HoldRequest{AccountID: u.AccountID, AmountCents: 400, IdempotencyKey: "hold:call:lost", Reference: "call:lost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mobayilo(t, "ledger", "release-hold", "--id", strconv.FormatInt(h.ID, 10)); err == nil {
+		t.Fatal("release-hold without a reason was accepted")
+	}
+	for range 2 {
+		if out, err := mobayilo(t, "ledger", "release-hold", "--id", strconv.FormatInt(h.ID, 10), "--reason", "call lost"); err != nil || !strings.Contains(out, "released") {
+			t.Fatalf("release-hold: %q %v", out, err)
+		}
+	}
+	acct, _ := led.Account(context.Background(), u.AccountID)
+	if acct.BalanceCents != 1000 || acct.HeldCents != 0 {
+		t.Fatalf("balance %d held %d, want 1000 and nothing held", acct.BalanceCents, acct.HeldCents)
+	}
+	var n int64
+	db.Model(&models.AuditLog{}).Where("action = ? AND target = ?", "ledger.release_hold", "hold:"+strconv.FormatInt(h.ID, 10)).Count(&n)
+	if n != 2 {
+		t.Fatalf("%d audit records, want one per run", n)
 	}
 }

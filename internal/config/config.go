@@ -97,6 +97,11 @@ type Config struct {
 	// AutoTopUpFailureWait is how long a failed auto top-up waits for an
 	// operator's retry or a new card before its workflow closes.
 	AutoTopUpFailureWait time.Duration `env:"AUTO_TOPUP_FAILURE_WAIT" envDefault:"168h"`
+
+	// MaxCallMinutes bounds one call: its hold covers at most this many
+	// minutes, and a hold older than that (plus StaleHoldMargin) is reported
+	// by the ledger's reconciliation as stale.
+	MaxCallMinutes int `env:"MAX_CALL_MINUTES" envDefault:"240"`
 }
 
 // FromOS reads the process environment.
@@ -192,6 +197,9 @@ func (c Config) validate() error {
 	}
 	if c.DeviceCodeLifetime < time.Second || c.DeviceCodeLifetime > time.Hour || c.DeviceCodeLifetime%time.Second != 0 {
 		bad("DEVICE_CODE_LIFETIME", fmt.Sprintf("must be whole seconds between 1s and 1h, got %s", c.DeviceCodeLifetime))
+	}
+	if c.MaxCallMinutes < 1 || c.MaxCallMinutes > 1440 {
+		bad("MAX_CALL_MINUTES", fmt.Sprintf("must be between 1 and 1440 (a day), got %d", c.MaxCallMinutes))
 	}
 	if c.AutoTopUpFailureWait < time.Hour || c.AutoTopUpFailureWait > 30*24*time.Hour {
 		bad("AUTO_TOPUP_FAILURE_WAIT", fmt.Sprintf("must be between 1h and 720h (30 days), got %s", c.AutoTopUpFailureWait))
@@ -327,6 +335,16 @@ func (c Config) EffectiveStripeWebhookSecret() string {
 		return c.StripeWebhookSecret
 	}
 	return DevStripeWebhookSecret
+}
+
+// StaleHoldMargin is how much longer than the longest call a hold may stay
+// active before reconciliation reports it: time for the call's final status
+// and its reconciliation to settle it.
+const StaleHoldMargin = 30 * time.Minute
+
+// StaleHoldAge is the age past which an active hold is stale.
+func (c Config) StaleHoldAge() time.Duration {
+	return time.Duration(c.MaxCallMinutes)*time.Minute + StaleHoldMargin
 }
 
 // UsesEmbeddedDB reports whether the embedded SQLite database is in use.

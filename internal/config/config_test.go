@@ -167,6 +167,8 @@ func TestLoad_BadValuesNameTheVariable(t *testing.T) {
 		"TEMPORAL_ADDRESS":         {"TEMPORAL_ADDRESS": "localhost"},
 		"AUTO_TOPUP_FAILURE_WAIT":  {"AUTO_TOPUP_FAILURE_WAIT": "10m"},
 		"AUTO_TOPUP_FAILURE_WAIT ": {"AUTO_TOPUP_FAILURE_WAIT": "1000h"},
+		"MAX_CALL_MINUTES":         {"MAX_CALL_MINUTES": "0"},
+		"MAX_CALL_MINUTES ":        {"MAX_CALL_MINUTES": "2000"},
 	}
 	for name, env := range cases {
 		_, err := config.Load(env)

@@ -34,11 +34,33 @@ const MaxKeyLength = 200
 type Service struct {
 	db  *gorm.DB
 	now func() time.Time
+	// staleHoldAge is how long a hold may stay active before Verify reports
+	// it: longer than the longest call a hold can cover.
+	staleHoldAge time.Duration
 }
+
+// DefaultStaleHoldAge is the stale-hold age when none is set: the default
+// MAX_CALL_MINUTES (240) plus a 30-minute margin.
+const DefaultStaleHoldAge = 4*time.Hour + 30*time.Minute
 
 // New returns a ledger service over db (Postgres or the embedded SQLite).
 func New(db *gorm.DB) *Service {
-	return &Service{db: db, now: func() time.Time { return time.Now().UTC() }}
+	return &Service{db: db, now: func() time.Time { return time.Now().UTC() }, staleHoldAge: DefaultStaleHoldAge}
+}
+
+// WithStaleHoldAge returns a copy whose Verify reports holds active for
+// longer than age (config: MAX_CALL_MINUTES plus a margin).
+func (s *Service) WithStaleHoldAge(age time.Duration) *Service {
+	c := *s
+	c.staleHoldAge = age
+	return &c
+}
+
+// WithClock returns a copy whose clock is now (tests).
+func (s *Service) WithClock(now func() time.Time) *Service {
+	c := *s
+	c.now = now
+	return &c
 }
 
 // credit and debit kinds: the sign of an entry's amount is fixed by its kind,

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -493,6 +495,41 @@ func TestVerify_ReportsTamperedCache(t *testing.T) {
 		}
 		if ds[0].What != "balance" || ds[0].Cached != 999 || ds[0].Computed != 100 {
 			t.Fatalf("balance discrepancy = %+v", ds[0])
+		}
+	})
+}
+
+// Calls place holds; a hold no call settled (a lost workflow, a bug) must
+// not reserve money silently for ever: Verify reports every hold active for
+// longer than the longest call plus a margin, and none younger.
+func TestVerify_ReportsHoldsOlderThanTheLongestCall(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		svc := ledger.New(db).WithStaleHoldAge(4*time.Hour + 30*time.Minute)
+		a := openAccount(t, svc, 1000)
+		placedAt := func(at time.Time, key string) models.Hold {
+			h, err := svc.WithClock(func() time.Time { return at }).PlaceHold(ctx, ledger.HoldRequest{AccountID: a.ID, AmountCents: 100, IdempotencyKey: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		old := placedAt(now.Add(-5*time.Hour), "hold:old")
+		placedAt(now.Add(-4*time.Hour), "hold:young")
+		settled := placedAt(now.Add(-6*time.Hour), "hold:settled")
+		if _, err := svc.ReleaseHold(ctx, settled.ID); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := svc.Verify(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 1 || ds[0].What != "stale_hold" || ds[0].HoldID != old.ID || ds[0].AccountID != a.ID || ds[0].Cached != 100 {
+			t.Fatalf("discrepancies %v, want the one hold older than 4h30m", ds)
+		}
+		if !strings.Contains(ds[0].String(), "RUNBOOK") {
+			t.Fatalf("report %q does not point at the RUNBOOK", ds[0])
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -17,13 +18,22 @@ type Discrepancy struct {
 	// What is "balance" (cached balance ≠ sum of entries), "held" (cached
 	// held ≠ sum of active holds) or "chain" (an entry's balance_after ≠ the
 	// running sum of the account's entries up to it).
+	// "stale_hold" is a hold active for longer than any call it can
+	// cover: money reserved that nothing will settle (RUNBOOK: stale holds).
 	What     string
 	Cached   int64
 	Computed int64
 	EntryID  int64
+	// HoldID and Since name a stale hold and when it was placed.
+	HoldID int64
+	Since  time.Time
 }
 
 func (d Discrepancy) String() string {
+	if d.What == "stale_hold" {
+		return fmt.Sprintf("account %d: hold %d of %d cents active since %s, longer than any call it can cover; settle it (RUNBOOK: stale holds)",
+			d.AccountID, d.HoldID, d.Cached, d.Since.UTC().Format(time.RFC3339))
+	}
 	if d.What == "chain" {
 		return fmt.Sprintf("account %d: entry %d has balance_after %d, running sum is %d", d.AccountID, d.EntryID, d.Cached, d.Computed)
 	}
@@ -31,7 +41,8 @@ func (d Discrepancy) String() string {
 }
 
 // Verify reconciles every account in one consistent snapshot and returns the
-// discrepancies; an empty result means the books balance.
+// discrepancies, and every hold older than the stale-hold age; an empty
+// result means the books balance and nothing is held for ever.
 func (s *Service) Verify(ctx context.Context) ([]Discrepancy, error) {
 	var out []Discrepancy
 	var opts []*sql.TxOptions
@@ -82,6 +93,13 @@ func (s *Service) Verify(ctx context.Context) ([]Discrepancy, error) {
 		}
 		for _, c := range chain {
 			out = append(out, Discrepancy{AccountID: c.AccountID, What: "chain", Cached: c.BalanceAfter, Computed: c.Running, EntryID: c.ID})
+		}
+		var stale []models.Hold
+		if err := tx.Where("status = ? AND created_at < ?", models.HoldActive, s.now().Add(-s.staleHoldAge)).Order("id").Find(&stale).Error; err != nil {
+			return err
+		}
+		for _, h := range stale {
+			out = append(out, Discrepancy{AccountID: h.AccountID, What: "stale_hold", Cached: h.AmountCents, HoldID: h.ID, Since: h.CreatedAt})
 		}
 		return nil
 	}, opts...)
