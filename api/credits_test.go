@@ -536,6 +536,7 @@ func TestTopUp_PaymentReportedAfterExpiryIsCreditedOnce(t *testing.T) {
 	if err := s.temporal.GetWorkflow(ctx, workflows.LateTopUpWorkflowID("pi_late_1"), "").Get(ctx, &res); err != nil {
 		t.Fatalf("late credit workflow: %v", err)
 	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.LateTopUpWorkflowID("pi_late_1"), ""), "credit-late-top-up-after-expiry")
 	acct, _ := s.ledger.Account(context.Background(), u.AccountID)
 	if acct.BalanceCents != 500 || res.BalanceAfterCents != 500 {
 		t.Fatalf("balance %d (workflow says %d), want $5.00 credited once", acct.BalanceCents, res.BalanceAfterCents)
