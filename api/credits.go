@@ -62,6 +62,11 @@ func (h *handlers) registerCredits(r gin.IRouter) {
 
 func (h *handlers) credits() *credits.Service { return credits.New(h.d.DB) }
 
+// topUpLimits are the configured top-up maximums.
+func (h *handlers) topUpLimits() credits.Limits {
+	return credits.Limits{MaxCents: h.d.Config.TopUpMaxCents, FirstMaxCents: h.d.Config.FirstTopUpMaxCents}
+}
+
 // topUpRequest is the JSON (CLI) and form (web) body of a new top-up.
 type topUpRequest struct {
 	AmountCents int64 `json:"amount_cents" form:"amount_cents"`
@@ -90,7 +95,8 @@ type topUpJSON struct {
 // startTopUp validates the amount, stores the top-up and starts its
 // workflow, returning the checkout URL. A repeated request key returns the
 // first request's top-up and checkout; url is "" when that top-up is no
-// longer awaiting payment. Errors: *credits.AmountError, errSeatTopUp,
+// longer awaiting payment. Errors: *credits.AmountError,
+// *credits.FirstTopUpLimitError, errSeatTopUp,
 // errTemporalMissing, credits.ErrRequestKey*, or a failure to open the
 // checkout.
 func (h *handlers) startTopUp(ctx context.Context, c *gin.Context, req topUpRequest) (models.TopUp, string, error) {
@@ -98,7 +104,7 @@ func (h *handlers) startTopUp(ctx context.Context, c *gin.Context, req topUpRequ
 	if p.User.Role == models.RoleSeat {
 		return models.TopUp{}, "", errSeatTopUp
 	}
-	if err := credits.ValidateAmount(p.Account.Kind, req.AmountCents, h.d.Config.TopUpMaxCents); err != nil {
+	if err := h.credits().CheckAmount(ctx, p.Account.ID, p.Account.Kind, req.AmountCents, h.topUpLimits()); err != nil {
 		return models.TopUp{}, "", err
 	}
 	if h.d.Temporal == nil {
@@ -334,6 +340,9 @@ type creditsView struct {
 	// CustomAmount pre-fills "Other" (from ?amount=<cents>, the link in the
 	// auto top-up needs-approval email), in dollars.
 	CustomAmount string
+	// FirstTopUpMax, when set, is the first-purchase limit this account is
+	// still under, and TopUpMax the limit after its first payment.
+	FirstTopUpMax, TopUpMax string
 }
 
 type creditsPreset struct {
@@ -384,12 +393,20 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 		low = st.ThresholdCents
 	}
 	minCents := credits.MinimumCents(acct.Kind)
+	maxCents, err := h.credits().MaxCents(ctx, acct.ID, h.topUpLimits())
+	if err != nil {
+		abortWithError(c, err)
+		return
+	}
 	v := creditsView{Balance: credits.FormatCents(acct.BalanceCents), LowBalance: acct.BalanceCents < low,
 		CanTopUp: pr.User.Role != models.RoleSeat, Minimum: credits.FormatCents(minCents), MinDollars: minCents / 100,
-		MaxDollars: h.d.Config.TopUpMaxCents / 100, IsSandbox: !h.d.Config.StripeLive(),
+		MaxDollars: maxCents / 100, IsSandbox: !h.d.Config.StripeLive(),
 		AutoTopUpOn: st.Enabled, AutoTopUpThreshold: credits.FormatCents(st.ThresholdCents), AutoTopUpAmount: credits.FormatCents(st.AmountCents),
 		// One key per rendered form: submitting it twice opens one checkout.
 		RequestKey: credits.NewTopUpID()}
+	if maxCents < h.d.Config.TopUpMaxCents {
+		v.FirstTopUpMax, v.TopUpMax = credits.FormatCents(maxCents), credits.FormatCents(h.d.Config.TopUpMaxCents)
+	}
 	if st.CardLast4 != "" {
 		v.SavedCard = brandName(st.CardBrand) + " •••• " + st.CardLast4
 	}
@@ -399,7 +416,7 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	}
 	// ?amount=<cents> pre-selects an amount, for links that suggest one.
 	want, _ := strconv.ParseInt(c.Query("amount"), 10, 64)
-	if want < minCents || want > h.d.Config.TopUpMaxCents {
+	if want < minCents || want > maxCents {
 		want = 0
 	}
 	for i, d := range presets {
