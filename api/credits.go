@@ -46,6 +46,7 @@ var (
 
 func (h *handlers) registerCredits(r gin.IRouter) {
 	r.GET("/credits", requireUser(), h.creditsPage)
+	r.GET("/credits/receipts/:id", requireUser(), h.receiptPage)
 	r.POST("/api/topups", requireUser(), h.webCreateTopUp)
 
 	cli := r.Group("/api/cli", cliTokenShape(),
@@ -360,6 +361,41 @@ type creditsEntry struct {
 
 type creditsReceipt struct {
 	ID, When, WhenISO, Amount, Card, PaymentIntentID string
+	// Kind is "Top-up" or "Auto top-up"; KindCode the receipt kind for
+	// scripts; Ref the top-up or auto top-up attempt id.
+	Kind, KindCode, Ref string
+}
+
+// receiptLabels name the receipt kinds as the page says them.
+var receiptLabels = map[credits.ReceiptKind]string{credits.ReceiptTopUp: "Top-up", credits.ReceiptAutoTopUp: "Auto top-up"}
+
+func receiptView(r credits.AccountReceipt) creditsReceipt {
+	card := "Card"
+	if r.CardLast4 != "" {
+		card = brandName(r.CardBrand) + " •••• " + r.CardLast4
+	}
+	return creditsReceipt{ID: r.ID, When: r.PaidAt.Format("2 Jan 2006 15:04"), WhenISO: r.PaidAt.Format(time.RFC3339),
+		Amount: credits.FormatCents(r.AmountCents), Card: card, PaymentIntentID: r.PaymentIntentID,
+		Kind: receiptLabels[r.Kind], KindCode: string(r.Kind), Ref: r.Ref}
+}
+
+// receiptPage is one receipt of the viewer's account. Any other id, another
+// account's receipt included, is the plain 404 page, so ids cannot be
+// probed.
+func (h *handlers) receiptPage(c *gin.Context) {
+	pr, _ := principal(c)
+	r, err := h.credits().AccountReceipt(c.Request.Context(), pr.Account.ID, c.Param("id"))
+	if errors.Is(err, credits.ErrReceiptNotFound) {
+		web.NotFound(h.d.Pages)(c)
+		return
+	}
+	if err != nil {
+		abortWithError(c, err)
+		return
+	}
+	p := web.PageFor(c, "Receipt", "credits")
+	p.Data = receiptView(r)
+	h.d.Pages.Serve(c, http.StatusOK, "receipt", p)
 }
 
 type creditsTopUp struct {
@@ -442,22 +478,13 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	if len(es) == transactionsPerPage {
 		v.NextBefore = es[len(es)-1].ID
 	}
-	rs, err := h.credits().Receipts(ctx, acct.ID, 20)
+	rs, err := h.credits().AccountReceipts(ctx, acct.ID, 20)
 	if err != nil {
 		abortWithError(c, err)
 		return
 	}
 	for _, r := range rs {
-		when := r.UpdatedAt
-		if r.PaidAt != nil {
-			when = *r.PaidAt
-		}
-		card := "Card"
-		if r.CardLast4 != "" {
-			card = brandName(r.CardBrand) + " •••• " + r.CardLast4
-		}
-		v.Receipts = append(v.Receipts, creditsReceipt{ID: r.ID, When: when.UTC().Format("2 Jan 2006 15:04"), WhenISO: when.UTC().Format(time.RFC3339),
-			Amount: credits.FormatCents(r.AmountCents), Card: card, PaymentIntentID: r.PaymentIntentID})
+		v.Receipts = append(v.Receipts, receiptView(r))
 	}
 	if id := c.Query("topup"); id != "" {
 		if t, err := h.credits().GetForAccount(ctx, acct.ID, id); err == nil {

@@ -52,6 +52,11 @@ type wallet struct {
 	releaseErrs int
 	// earlierAttempt is a charge of a closed run, known to the attempt rows.
 	earlierAttempt activities.ChargeAutoTopUpInput
+	// receipts records each receipt stored and mailed; receiptErr, when
+	// set, makes every try fail (mail down), counted in receiptTries.
+	receipts     []activities.AutoTopUpReceiptInput
+	receiptErr   error
+	receiptTries int
 }
 
 func newWallet() *wallet {
@@ -115,6 +120,14 @@ func (w *wallet) run(t *testing.T, in workflows.AutoTopUpInput, setup func(env *
 			return false, temporal.NewNonRetryableApplicationError("payment is processing", activities.ErrTypePaymentProcessing, nil)
 		}
 		return w.paidMeanwhile, nil
+	})
+	env.OnActivity(a.EmailAutoTopUpReceipt, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AutoTopUpReceiptInput) error {
+		w.receiptTries++
+		if w.receiptErr != nil {
+			return w.receiptErr
+		}
+		w.receipts = append(w.receipts, in)
+		return nil
 	})
 	// The attempt rows: every charge's amount, as ChargeAutoTopUp stored it.
 	env.OnActivity(a.VerifyAutoTopUpPayment, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.VerifyAutoTopUpPaymentInput) (activities.AutoTopUpPayment, error) {

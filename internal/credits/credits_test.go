@@ -174,16 +174,9 @@ func TestCheckAmount_FirstTopUpIsCappedUntilAPaymentSucceeds(t *testing.T) {
 	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		led := ledger.New(db)
-		ids := identity.New(db, led)
 		s := credits.New(db)
 		limits := credits.Limits{MaxCents: 100000, FirstMaxCents: 10000}
-		newAccount := func(email string) models.User {
-			u, _, err := ids.CreateUser(ctx, identity.NewUser{Email: email})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return u
-		}
+		newAccount := func(email string) models.User { return newUsers(t, db, email)[0] }
 		capped := func(u models.User, amount int64) {
 			t.Helper()
 			err := s.CheckAmount(ctx, u.AccountID, models.AccountIndividual, amount, limits)
