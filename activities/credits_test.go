@@ -21,6 +21,8 @@ import (
 type fakeTopUps struct {
 	topUps    map[string]models.TopUp
 	customers map[int64]string
+	// autos are the auto top-up receipts by PaymentIntent.
+	autos map[string]models.AutoTopUpReceipt
 }
 
 func newFakeTopUps(t models.TopUp) *fakeTopUps {

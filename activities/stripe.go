@@ -33,6 +33,10 @@ type TopUps interface {
 	CustomerID(ctx context.Context, accountID int64) (string, error)
 	SaveCustomerID(ctx context.Context, accountID int64, customerID string) (string, error)
 	PayerOf(ctx context.Context, t models.TopUp) (models.User, error)
+	// Auto top-up receipts, one per PaymentIntent.
+	AutoTopUpReceipt(ctx context.Context, paymentIntentID string) (models.AutoTopUpReceipt, error)
+	RecordAutoTopUpReceipt(ctx context.Context, r models.AutoTopUpReceipt) (models.AutoTopUpReceipt, error)
+	MarkAutoTopUpReceiptEmailed(ctx context.Context, id string) error
 }
 
 // CheckoutLifetime is how long a top-up's checkout session stays open,

@@ -45,9 +45,15 @@ func newApproveServer(t *testing.T, db *gorm.DB) *approveServer {
 // auto top-up is on: $2 threshold, $20 amount.
 func (s *approveServer) owner(email string) (models.User, *http.Cookie) {
 	s.t.Helper()
+	return s.ownerWithCard(email, providers.SandboxCardAuthenticationRequire)
+}
+
+// ownerWithCard is owner with the sandbox test card pm saved.
+func (s *approveServer) ownerWithCard(email, pm string) (models.User, *http.Cookie) {
+	s.t.Helper()
 	ctx := context.Background()
 	u, cookie, _ := s.user(email, models.AccountIndividual)
-	card, _ := autotopup.SandboxCard(providers.SandboxCardAuthenticationRequire)
+	card, _ := autotopup.SandboxCard(pm)
 	if _, err := s.autoTopUps.SaveCard(ctx, u.AccountID, card); err != nil {
 		s.t.Fatal(err)
 	}

@@ -45,6 +45,7 @@ var (
 
 func (h *handlers) registerCredits(r gin.IRouter) {
 	r.GET("/credits", requireUser(), h.creditsPage)
+	r.GET("/credits/receipts/:id", requireUser(), h.receiptPage)
 	r.POST("/api/topups", requireUser(), h.webCreateTopUp)
 
 	cli := r.Group("/api/cli", cliTokenShape(),
@@ -61,6 +62,11 @@ func (h *handlers) registerCredits(r gin.IRouter) {
 
 func (h *handlers) credits() *credits.Service { return h.d.Credits }
 
+// topUpLimits are the configured top-up maximums.
+func (h *handlers) topUpLimits() credits.Limits {
+	return credits.Limits{MaxCents: h.d.Config.TopUpMaxCents, FirstMaxCents: h.d.Config.FirstTopUpMaxCents}
+}
+
 // topUpRequest is a new top-up, from the CLI's JSON body or the web form.
 type topUpRequest struct {
 	wire.NewTopUp
@@ -73,7 +79,8 @@ type topUpRequest struct {
 // startTopUp validates the amount, stores the top-up and starts its
 // workflow, returning the checkout URL. A repeated request key returns the
 // first request's top-up and checkout; url is "" when that top-up is no
-// longer awaiting payment. Errors: *money.TopUpAmountError, errSeatTopUp,
+// longer awaiting payment. Errors: *money.TopUpAmountError,
+// *credits.FirstTopUpLimitError, errSeatTopUp,
 // errTemporalMissing, credits.ErrRequestKey*, or a failure to open the
 // checkout.
 func (h *handlers) startTopUp(ctx context.Context, c *gin.Context, req topUpRequest) (models.TopUp, string, error) {
@@ -81,7 +88,7 @@ func (h *handlers) startTopUp(ctx context.Context, c *gin.Context, req topUpRequ
 	if p.User.Role == models.RoleSeat {
 		return models.TopUp{}, "", errSeatTopUp
 	}
-	if err := credits.ValidateAmount(p.Account.Kind, req.AmountCents, h.d.Config.TopUpMaxCents); err != nil {
+	if err := h.credits().CheckAmount(ctx, p.Account.ID, p.Account.Kind, req.AmountCents, h.topUpLimits()); err != nil {
 		return models.TopUp{}, "", err
 	}
 	if h.d.Temporal == nil {
@@ -265,6 +272,9 @@ type creditsView struct {
 	// CustomAmount pre-fills "Other" (from ?amount=<cents>, the link in the
 	// auto top-up needs-approval email), in dollars.
 	CustomAmount string
+	// FirstTopUpMax, when set, is the first-purchase limit this account is
+	// still under, and TopUpMax the limit after its first payment.
+	FirstTopUpMax, TopUpMax string
 }
 
 type creditsPreset struct {
@@ -282,6 +292,41 @@ type creditsEntry struct {
 
 type creditsReceipt struct {
 	ID, When, WhenISO, Amount, Card, PaymentIntentID string
+	// Kind is "Top-up" or "Auto top-up"; KindCode the receipt kind for
+	// scripts; Ref the top-up or auto top-up attempt id.
+	Kind, KindCode, Ref string
+}
+
+// receiptLabels name the receipt kinds as the page says them.
+var receiptLabels = map[credits.ReceiptKind]string{credits.ReceiptTopUp: "Top-up", credits.ReceiptAutoTopUp: "Auto top-up"}
+
+func receiptView(r credits.AccountReceipt) creditsReceipt {
+	card := "Card"
+	if r.CardLast4 != "" {
+		card = brandName(r.CardBrand) + " •••• " + r.CardLast4
+	}
+	return creditsReceipt{ID: r.ID, When: r.PaidAt.Format("2 Jan 2006 15:04"), WhenISO: r.PaidAt.Format(time.RFC3339),
+		Amount: money.Format(r.AmountCents), Card: card, PaymentIntentID: r.PaymentIntentID,
+		Kind: receiptLabels[r.Kind], KindCode: string(r.Kind), Ref: r.Ref}
+}
+
+// receiptPage is one receipt of the viewer's account. Any other id, another
+// account's receipt included, is the plain 404 page, so ids cannot be
+// probed.
+func (h *handlers) receiptPage(c *gin.Context) {
+	pr, _ := principal(c)
+	r, err := h.credits().AccountReceipt(c.Request.Context(), pr.Account.ID, c.Param("id"))
+	if errors.Is(err, credits.ErrReceiptNotFound) {
+		web.NotFound(h.d.Pages)(c)
+		return
+	}
+	if err != nil {
+		abortWithError(c, err)
+		return
+	}
+	p := web.PageFor(c, "Receipt", "credits")
+	p.Data = receiptView(r)
+	h.d.Pages.Serve(c, http.StatusOK, "receipt", p)
 }
 
 type creditsTopUp struct {
@@ -315,12 +360,20 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 		low = st.ThresholdCents
 	}
 	minCents := credits.MinimumCents(acct.Kind)
+	maxCents, err := h.credits().MaxCents(ctx, acct.ID, h.topUpLimits())
+	if err != nil {
+		abortWithError(c, err)
+		return
+	}
 	v := creditsView{Balance: money.Format(acct.BalanceCents), LowBalance: acct.BalanceCents < low,
 		CanTopUp: pr.User.Role != models.RoleSeat, Minimum: money.Format(minCents), MinDollars: minCents / 100,
-		MaxDollars: h.d.Config.TopUpMaxCents / 100, IsSandbox: h.d.Config.SandboxStripe(),
+		MaxDollars: maxCents / 100, IsSandbox: h.d.Config.SandboxStripe(),
 		AutoTopUpOn: st.Enabled, AutoTopUpThreshold: money.Format(st.ThresholdCents), AutoTopUpAmount: money.Format(st.AmountCents),
 		// One key per rendered form: submitting it twice opens one checkout.
 		RequestKey: credits.NewTopUpID()}
+	if maxCents < h.d.Config.TopUpMaxCents {
+		v.FirstTopUpMax, v.TopUpMax = money.Format(maxCents), money.Format(h.d.Config.TopUpMaxCents)
+	}
 	if st.CardLast4 != "" {
 		v.SavedCard = brandName(st.CardBrand) + " •••• " + st.CardLast4
 	}
@@ -330,7 +383,7 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	}
 	// ?amount=<cents> pre-selects an amount, for links that suggest one.
 	want, _ := strconv.ParseInt(c.Query("amount"), 10, 64)
-	if want < minCents || want > h.d.Config.TopUpMaxCents {
+	if want < minCents || want > maxCents {
 		want = 0
 	}
 	for i, d := range presets {
@@ -356,22 +409,13 @@ func (h *handlers) renderCredits(c *gin.Context, status int, flash string) {
 	if len(es) == transactionsPerPage {
 		v.NextBefore = es[len(es)-1].ID
 	}
-	rs, err := h.credits().Receipts(ctx, acct.ID, 20)
+	rs, err := h.credits().AccountReceipts(ctx, acct.ID, 20)
 	if err != nil {
 		abortWithError(c, err)
 		return
 	}
 	for _, r := range rs {
-		when := r.UpdatedAt
-		if r.PaidAt != nil {
-			when = *r.PaidAt
-		}
-		card := "Card"
-		if r.CardLast4 != "" {
-			card = brandName(r.CardBrand) + " •••• " + r.CardLast4
-		}
-		v.Receipts = append(v.Receipts, creditsReceipt{ID: r.ID, When: when.UTC().Format("2 Jan 2006 15:04"), WhenISO: when.UTC().Format(time.RFC3339),
-			Amount: money.Format(r.AmountCents), Card: card, PaymentIntentID: r.PaymentIntentID})
+		v.Receipts = append(v.Receipts, receiptView(r))
 	}
 	if id := c.Query("topup"); id != "" {
 		if t, err := h.credits().GetForAccount(ctx, acct.ID, id); err == nil {

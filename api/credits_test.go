@@ -534,6 +534,7 @@ func TestTopUp_PaymentReportedAfterExpiryIsCreditedOnce(t *testing.T) {
 	if err := s.temporal.GetWorkflow(ctx, workflows.LateTopUpWorkflowID("pi_late_1"), "").Get(ctx, &res); err != nil {
 		t.Fatalf("late credit workflow: %v", err)
 	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.LateTopUpWorkflowID("pi_late_1"), ""), "credit-late-top-up-after-expiry")
 	acct, _ := s.ledger.Account(context.Background(), u.AccountID)
 	if acct.BalanceCents != 500 || res.BalanceAfterCents != 500 {
 		t.Fatalf("balance %d (workflow says %d), want $5.00 credited once", acct.BalanceCents, res.BalanceAfterCents)
@@ -627,5 +628,70 @@ func TestTopUp_LateCreditThatFailedRunsAgainOnRedelivery(t *testing.T) {
 	}
 	if acct, _ := s.ledger.Account(ctx, u.AccountID); acct.BalanceCents != 500 {
 		t.Fatalf("balance %d after another event, want 500: credited once", acct.BalanceCents)
+	}
+}
+
+// The PRD's first-purchase limit: until an account's first payment has
+// succeeded, a top-up above FIRST_TOPUP_MAX_CENTS ($100 by default) is
+// refused on the web form and the CLI endpoint alike, saying the limit;
+// once one is paid, TOPUP_MAX_CENTS applies.
+func TestTopUp_FirstTopUpAboveTheFirstPurchaseLimitIs422UntilOneIsPaid(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	_, cookie, tok := s.user("newcard@example.com", models.AccountIndividual)
+	_, _, companyTok := s.user("owner@newco.example", models.AccountCompany)
+	const says = "your first top-up can be at most $100.00"
+	for _, c := range []struct {
+		token  string
+		amount int64
+	}{{tok, 10001}, {tok, 100000}, {companyTok, 20000}} {
+		code, body := s.cli(http.MethodPost, "/api/cli/topups", c.token, map[string]any{"amount_cents": c.amount})
+		e, _ := body["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		if code != http.StatusUnprocessableEntity || e["code"] != "first_topup_limit" || !strings.Contains(msg, says) {
+			t.Fatalf("first CLI top-up of %d = %d %v; want 422 first_topup_limit saying %q", c.amount, code, body, says)
+		}
+	}
+	formHdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	form := url.Values{"amount": {"custom"}, "custom_amount": {"150"}}
+	code, _, page := s.do(http.MethodPost, "/api/topups", strings.NewReader(form.Encode()), formHdr, cookie)
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(page), says) {
+		t.Fatalf("first web top-up of $150 = %d, want 422 saying %q", code, says)
+	}
+	code, _, page = s.do(http.MethodGet, "/credits", nil, nil, cookie)
+	if code != http.StatusOK || !strings.Contains(string(page), `data-max="100"`) || !strings.Contains(string(page), "data-first-topup-max") {
+		t.Fatalf("credits page before the first payment = %d; want the form capped at $100 and saying so", code)
+	}
+	var n int64
+	s.db.Model(&models.TopUp{}).Count(&n)
+	if n != 0 {
+		t.Fatalf("%d top-ups stored for refused amounts", n)
+	}
+
+	// The limit itself is allowed; pay it.
+	checkout := s.webTopUp(cookie, "100")
+	_, id := sessionFromURL(t, checkout)
+	pay := url.Values{"card": {providers.SandboxCardVisa}}
+	if code, _, _ := s.do(http.MethodPost, strings.TrimPrefix(checkout, s.URL), strings.NewReader(pay.Encode()), formHdr, nil); code != http.StatusSeeOther {
+		t.Fatalf("paying the first top-up = %d", code)
+	}
+	if res := s.waitTopUp(id); res.State != workflows.PaymentSucceeded {
+		t.Fatalf("first top-up = %+v", res)
+	}
+
+	// Now a second top-up above the first-purchase limit, under
+	// TOPUP_MAX_CENTS, opens a checkout from both doors.
+	code, body := s.cli(http.MethodPost, "/api/cli/topups", tok, map[string]any{"amount_cents": 20000})
+	if code != http.StatusCreated || body["status"] != "awaiting_payment" || body["amount_cents"] != float64(20000) {
+		t.Fatalf("second CLI top-up of $200 = %d %v; want 201", code, body)
+	}
+	s.webTopUp(cookie, "250")
+	code, _, page = s.do(http.MethodGet, "/credits", nil, nil, cookie)
+	if code != http.StatusOK || !strings.Contains(string(page), `data-max="1000"`) || strings.Contains(string(page), "data-first-topup-max") {
+		t.Fatalf("credits page after the first payment = %d; want the form up to $1000 without the first-purchase note", code)
+	}
+	// Above TOPUP_MAX_CENTS is still refused, with its own code.
+	code, body = s.cli(http.MethodPost, "/api/cli/topups", tok, map[string]any{"amount_cents": 100001})
+	if e, _ := body["error"].(map[string]any); code != http.StatusUnprocessableEntity || e["code"] != "amount_out_of_range" {
+		t.Fatalf("top-up of $1000.01 after a payment = %d %v", code, body)
 	}
 }

@@ -110,6 +110,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "invalid"
 	case errors.Is(err, money.ErrTopUpAmount):
 		return http.StatusUnprocessableEntity, "amount_out_of_range"
+	case errors.Is(err, credits.ErrFirstTopUpLimit):
+		return http.StatusUnprocessableEntity, "first_topup_limit"
 	case errors.Is(err, credits.ErrTopUpNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, credits.ErrRequestKeyReused):

@@ -65,3 +65,21 @@ type AutoTopUpAttempt struct {
 
 // TableName pins the table name.
 func (AutoTopUpAttempt) TableName() string { return "auto_top_up_attempts" }
+
+// AutoTopUpReceipt is the receipt of one credited auto top-up: one per
+// PaymentIntent, mailed to the account's owner once (EmailedAt).
+type AutoTopUpReceipt struct {
+	ID              string `gorm:"primaryKey"`
+	AccountID       int64  `gorm:"not null"`
+	AttemptID       string `gorm:"not null"`
+	PaymentIntentID string `gorm:"not null"`
+	AmountCents     int64  `gorm:"not null"`
+	CardBrand       string `gorm:"not null;default:''"`
+	CardLast4       string `gorm:"column:card_last4;not null;default:''"`
+	PaidAt          time.Time
+	EmailedAt       *time.Time
+	CreatedAt       time.Time
+}
+
+// TableName pins the table name.
+func (AutoTopUpReceipt) TableName() string { return "auto_top_up_receipts" }

@@ -462,6 +462,10 @@ func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
 	}
 }
 
+// versionAutoTopUpReceipts marks runs that store and mail a receipt after
+// each credit; runs started before it replay without the activity.
+const versionAutoTopUpReceipts = "auto-top-up-receipts"
+
 func (w *autoTopUp) credit(ctx workflow.Context, attemptID string, amount int64, pi string) error {
 	var a *activities.Activities
 	var balance int64
@@ -484,7 +488,20 @@ func (w *autoTopUp) credit(ctx workflow.Context, attemptID string, amount int64,
 	w.st.LastPaymentID = pi
 	w.st.LastError = ""
 	w.st.FailedAt = time.Time{}
-	return w.setState(ctx, AutoTopUpSucceeded, fmt.Sprintf("credited; balance now %d cents; wait for a debit below the threshold", balance))
+	if err := w.setState(ctx, AutoTopUpSucceeded, fmt.Sprintf("credited; balance now %d cents; wait for a debit below the threshold", balance)); err != nil {
+		return err
+	}
+	if workflow.GetVersion(ctx, versionAutoTopUpReceipts, workflow.DefaultVersion, 1) == 1 {
+		w.st.Events++
+		err := workflow.ExecuteActivity(w.activityCtx(ctx), a.EmailAutoTopUpReceipt, activities.AutoTopUpReceiptInput{AccountID: w.st.AccountID,
+			AttemptID: attemptID, AmountCents: amount, PaymentIntentID: pi, BaseURL: w.in.BaseURL}).Get(ctx, nil)
+		if err != nil {
+			// The credit stands and the receipt shows on the Credits page
+			// once stored; mail being down must not stop the workflow.
+			workflow.GetLogger(ctx).Warn("auto top-up receipt not sent", "account_id", w.st.AccountID, "payment_intent", pi, "error", err)
+		}
+	}
+	return nil
 }
 
 // releaseWaiting cancels the charge waiting for approval before a new one

@@ -102,6 +102,10 @@ func TestAutoTopUp_ApprovedOnSessionThenPaidCreditsExactlyOnce(t *testing.T) {
 	if st.State != workflows.AutoTopUpSucceeded || st.TotalCredited != 2000 || st.CreditedEntries != 1 || st.DayCount != 1 || st.AuthAttemptID != "" || st.LastError != "" || res.Reason != "idle" {
 		t.Fatalf("result %+v, want succeeded, counted once, nothing waiting, closed when idle", res)
 	}
+	// Paid on-session, credited from the payment event: one receipt too.
+	if len(w.receipts) != 1 || w.receipts[0].PaymentIntentID != "pi_"+w.charges[0].AttemptID {
+		t.Fatalf("receipts %+v, want one for the approved charge", w.receipts)
+	}
 }
 
 func TestAutoTopUp_PaidAtOnceOnApprovalCreditsOnceEvenWithTheWebhook(t *testing.T) {

@@ -54,6 +54,11 @@ type wallet struct {
 	// spentToday is what the database says was charged today before this
 	// run (an earlier execution's charges).
 	spentToday, spentTodayCents int
+	// receipts records each receipt stored and mailed; receiptErr, when
+	// set, makes every try fail (mail down), counted in receiptTries.
+	receipts     []activities.AutoTopUpReceiptInput
+	receiptErr   error
+	receiptTries int
 }
 
 func newWallet() *wallet {
@@ -117,6 +122,14 @@ func (w *wallet) run(t *testing.T, in workflows.AutoTopUpInput, setup func(env *
 			return false, temporal.NewNonRetryableApplicationError("payment is processing", activities.ErrTypePaymentProcessing, nil)
 		}
 		return w.paidMeanwhile, nil
+	})
+	env.OnActivity(a.EmailAutoTopUpReceipt, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.AutoTopUpReceiptInput) error {
+		w.receiptTries++
+		if w.receiptErr != nil {
+			return w.receiptErr
+		}
+		w.receipts = append(w.receipts, in)
+		return nil
 	})
 	// The attempt rows: every charge's amount, as ChargeAutoTopUp stored it.
 	env.OnActivity(a.VerifyAutoTopUpPayment, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.VerifyAutoTopUpPaymentInput) (activities.AutoTopUpPayment, error) {

@@ -83,6 +83,12 @@ type Config struct {
 	// TopUpMaxCents is the largest single top-up, in cents; the minimums
 	// ($5 individual, $100 company) are fixed by the product.
 	TopUpMaxCents int64 `env:"TOPUP_MAX_CENTS" envDefault:"100000"`
+	// FirstTopUpMaxCents caps an account's first paid top-up, the PRD's
+	// first-purchase limit against stolen cards: a card that was never
+	// charged here can take at most this much until one payment succeeds.
+	// The default is the company minimum ($100), the least every account
+	// kind can buy, and covers the individual presets ($5 to $50).
+	FirstTopUpMaxCents int64 `env:"FIRST_TOPUP_MAX_CENTS" envDefault:"10000"`
 
 	// MarketingOrigin is the marketing site's origin (scheme://host[:port]),
 	// the one other origin whose pages may POST /api/subscribe.
@@ -185,6 +191,9 @@ func (c Config) validate() error {
 	}
 	if c.TopUpMaxCents < 10000 {
 		bad("TOPUP_MAX_CENTS", "must be at least 10000 ($100, the company minimum)")
+	}
+	if c.FirstTopUpMaxCents < 10000 || c.FirstTopUpMaxCents > c.TopUpMaxCents {
+		bad("FIRST_TOPUP_MAX_CENTS", fmt.Sprintf("must be at least 10000 ($100, the company minimum) and at most TOPUP_MAX_CENTS (%d), got %d", c.TopUpMaxCents, c.FirstTopUpMaxCents))
 	}
 	if c.MarketingOrigin != "" {
 		// An origin is exactly scheme://host[:port]: browsers send it so,

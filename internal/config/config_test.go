@@ -22,6 +22,9 @@ func TestLoad_DefaultsNeedNothingSet(t *testing.T) {
 	if c.AutoTopUpFailureWait != 7*24*time.Hour {
 		t.Fatalf("auto top-up failure wait default = %s, want 7 days", c.AutoTopUpFailureWait)
 	}
+	if c.FirstTopUpMaxCents != 10000 || c.TopUpMaxCents != 100000 {
+		t.Fatalf("top-up limits default = first %d, max %d; want $100 and $1000", c.FirstTopUpMaxCents, c.TopUpMaxCents)
+	}
 	if c.TemporalCLI != ".mobayilo/bin/temporal" {
 		t.Fatalf("temporal CLI default = %q", c.TemporalCLI)
 	}
@@ -169,6 +172,10 @@ func TestLoad_BadValuesNameTheVariable(t *testing.T) {
 		"AUTO_TOPUP_FAILURE_WAIT ": {"AUTO_TOPUP_FAILURE_WAIT": "1000h"},
 		"MAX_CALL_MINUTES":         {"MAX_CALL_MINUTES": "0"},
 		"MAX_CALL_MINUTES ":        {"MAX_CALL_MINUTES": "2000"},
+		"FIRST_TOPUP_MAX_CENTS":    {"FIRST_TOPUP_MAX_CENTS": "9999"},
+		"FIRST_TOPUP_MAX_CENTS ":   {"FIRST_TOPUP_MAX_CENTS": "100001"},
+		"FIRST_TOPUP_MAX_CENTS  ":  {"FIRST_TOPUP_MAX_CENTS": "20000", "TOPUP_MAX_CENTS": "15000"},
+		"FIRST_TOPUP_MAX_CENTS   ": {"FIRST_TOPUP_MAX_CENTS": "fifty"},
 	}
 	for name, env := range cases {
 		_, err := config.Load(env)

@@ -30,7 +30,31 @@ var (
 	ErrRequestKeyReused = errors.New("this request key was already used for a different top-up")
 	// ErrRequestKeyInvalid: the key is empty, too long or not printable ASCII.
 	ErrRequestKeyInvalid = errors.New("the request key must be 8 to 200 printable ASCII characters")
+	// ErrFirstTopUpLimit is wrapped by every *FirstTopUpLimitError.
+	ErrFirstTopUpLimit = errors.New("first top-up above the first-purchase limit")
 )
+
+// FirstTopUpLimitError refuses a top-up above the first-purchase limit from
+// an account that has never paid, and names both limits.
+type FirstTopUpLimitError struct {
+	AmountCents, LimitCents, MaxCents int64
+}
+
+func (e *FirstTopUpLimitError) Error() string {
+	return fmt.Sprintf("your first top-up can be at most %s; once it is paid, top-ups of up to %s are possible",
+		money.Format(e.LimitCents), money.Format(e.MaxCents))
+}
+
+// Is makes errors.Is(err, ErrFirstTopUpLimit) true.
+func (e *FirstTopUpLimitError) Is(target error) bool { return target == ErrFirstTopUpLimit }
+
+// Limits are a deployment's top-up maximums: MaxCents (TOPUP_MAX_CENTS) for
+// every top-up, and FirstMaxCents (FIRST_TOPUP_MAX_CENTS) until an account
+// has paid once.
+type Limits struct {
+	MaxCents      int64
+	FirstMaxCents int64
+}
 
 // MinimumCents is the smallest top-up for an account kind: the shared
 // rule in package money, which the CLI applies too.
@@ -180,6 +204,56 @@ func (s *Service) Finish(ctx context.Context, id string, status models.TopUpStat
 	return s.db.WithContext(ctx).Model(&models.TopUp{}).
 		Where("id = ? AND status = ?", id, models.TopUpAwaitingPayment).
 		Updates(map[string]any{"status": status, "failure_reason": reason, "updated_at": s.now()}).Error
+}
+
+// HasPaid reports whether the account has paid by card before: a top-up
+// succeeded, or an auto top-up was credited (an auto top-up can follow a
+// card saved without any payment, and its charge is a purchase all the
+// same).
+func (s *Service) HasPaid(ctx context.Context, accountID int64) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.TopUp{}).
+		Where("account_id = ? AND status = ?", accountID, models.TopUpSucceeded).Limit(1).Count(&n).Error
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	err = s.db.WithContext(ctx).Model(&models.LedgerEntry{}).
+		Where("account_id = ? AND kind = ?", accountID, models.EntryAutoTopUp).Limit(1).Count(&n).Error
+	return n > 0, err
+}
+
+// MaxCents is the largest top-up the account may start now: the
+// first-purchase limit until it has paid once, then l.MaxCents.
+func (s *Service) MaxCents(ctx context.Context, accountID int64, l Limits) (int64, error) {
+	paid, err := s.HasPaid(ctx, accountID)
+	if err != nil {
+		return 0, fmt.Errorf("top-up limit of account %d: %w", accountID, err)
+	}
+	if paid {
+		return l.MaxCents, nil
+	}
+	return min(l.FirstMaxCents, l.MaxCents), nil
+}
+
+// CheckAmount refuses a top-up the account may not start: outside the
+// kind's minimum and l.MaxCents (*money.TopUpAmountError), or above l.FirstMaxCents
+// while the account has never paid (*FirstTopUpLimitError). Top-ups
+// awaiting payment do not count as paid.
+func (s *Service) CheckAmount(ctx context.Context, accountID int64, kind models.AccountKind, amountCents int64, l Limits) error {
+	if err := ValidateAmount(kind, amountCents, l.MaxCents); err != nil {
+		return err
+	}
+	if amountCents <= l.FirstMaxCents {
+		return nil
+	}
+	limit, err := s.MaxCents(ctx, accountID, l)
+	if err != nil {
+		return err
+	}
+	if amountCents > limit {
+		return &FirstTopUpLimitError{AmountCents: amountCents, LimitCents: limit, MaxCents: l.MaxCents}
+	}
+	return nil
 }
 
 // Receipt is what a paid top-up records.

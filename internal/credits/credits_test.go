@@ -212,3 +212,90 @@ func TestStore_RequestKeyNamesOneTopUpPerAccount(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckAmount_FirstTopUpIsCappedUntilAPaymentSucceeds(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		led := ledger.New(db)
+		s := credits.New(db)
+		limits := credits.Limits{MaxCents: 100000, FirstMaxCents: 10000}
+		newAccount := func(email string) models.User { return newUsers(t, db, email)[0] }
+		capped := func(u models.User, amount int64) {
+			t.Helper()
+			err := s.CheckAmount(ctx, u.AccountID, models.AccountIndividual, amount, limits)
+			var fe *credits.FirstTopUpLimitError
+			if !errors.As(err, &fe) || !errors.Is(err, credits.ErrFirstTopUpLimit) || errors.Is(err, money.ErrTopUpAmount) ||
+				fe.LimitCents != 10000 || !strings.Contains(err.Error(), "first top-up can be at most $100.00") {
+				t.Fatalf("%d cents from an account that never paid: %v; want the first-purchase limit of $100.00", amount, err)
+			}
+			if m, err := s.MaxCents(ctx, u.AccountID, limits); err != nil || m != 10000 {
+				t.Fatalf("max while never paid = %d, %v; want 10000", m, err)
+			}
+		}
+		allowed := func(u models.User, amount int64) {
+			t.Helper()
+			if err := s.CheckAmount(ctx, u.AccountID, models.AccountIndividual, amount, limits); err != nil {
+				t.Fatalf("%d cents refused: %v", amount, err)
+			}
+		}
+
+		ana := newAccount("first@example.com")
+		allowed(ana, 10000)
+		capped(ana, 10001)
+		// The general bounds still come first and keep their own error.
+		if err := s.CheckAmount(ctx, ana.AccountID, models.AccountIndividual, 499, limits); !errors.Is(err, money.ErrTopUpAmount) {
+			t.Fatalf("below the minimum: %v", err)
+		}
+		if err := s.CheckAmount(ctx, ana.AccountID, models.AccountIndividual, 100001, limits); !errors.Is(err, money.ErrTopUpAmount) {
+			t.Fatalf("above the maximum: %v", err)
+		}
+
+		// Unpaid, expired and failed top-ups are not payments.
+		open, _, err := s.Create(ctx, credits.NewTopUp{AccountID: ana.AccountID, UserID: ana.ID, AmountCents: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, st := range []models.TopUpStatus{models.TopUpExpired, models.TopUpFailed} {
+			tu, _, err := s.Create(ctx, credits.NewTopUp{AccountID: ana.AccountID, UserID: ana.ID, AmountCents: 5000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Finish(ctx, tu.ID, st, "test"); err != nil {
+				t.Fatalf("finish %d: %v", i, err)
+			}
+		}
+		capped(ana, 20000)
+
+		// Another account's payment changes nothing for ana.
+		ben := newAccount("paid@example.com")
+		paid, _, err := s.Create(ctx, credits.NewTopUp{AccountID: ben.AccountID, UserID: ben.ID, AmountCents: 5000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordPayment(ctx, paid.ID, credits.Receipt{PaymentIntentID: "pi_ben", LedgerEntryID: 1}); err != nil {
+			t.Fatal(err)
+		}
+		capped(ana, 20000)
+		allowed(ben, 20000)
+		allowed(ben, 100000)
+
+		// Once ana's first top-up is paid, the general maximum applies.
+		if err := s.RecordPayment(ctx, open.ID, credits.Receipt{PaymentIntentID: "pi_ana", LedgerEntryID: 2}); err != nil {
+			t.Fatal(err)
+		}
+		allowed(ana, 20000)
+		if m, err := s.MaxCents(ctx, ana.AccountID, limits); err != nil || m != 100000 {
+			t.Fatalf("max after a paid top-up = %d, %v; want 100000", m, err)
+		}
+
+		// An auto top-up charged a card saved without a payment: that
+		// charge is the account's first purchase.
+		cy := newAccount("auto@example.com")
+		capped(cy, 20000)
+		if _, err := led.Post(ctx, ledger.Posting{AccountID: cy.AccountID, Kind: models.EntryAutoTopUp, AmountCents: 2000,
+			IdempotencyKey: "auto_topup:pi_cy", Actor: "system:auto_topup"}); err != nil {
+			t.Fatal(err)
+		}
+		allowed(cy, 20000)
+	})
+}
