@@ -17,6 +17,7 @@ import (
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/testenv"
@@ -206,7 +207,8 @@ func TestAdminAutoTopUps_ListsAFailedAutoTopUpAndRetryIsAudited(t *testing.T) {
 		Log: slog.New(slog.NewTextHandler(s.log, nil)), Auth: s.auth, Identity: s.ids, Ledger: s.led, Temporal: tc}))
 	svc := autotopup.New(db, s.led)
 	queue := fmt.Sprintf("autotopup-admin-%d", time.Now().UnixNano())
-	w := worker.New(tc, queue, &activities.Activities{Mailer: mail.NewMailbox(nil), AutoTopUps: svc, Charges: providers.Sandbox(nil).Payments})
+	pay := providers.Sandbox(nil).Payments
+	w := worker.New(tc, queue, &activities.Activities{Mailer: mail.NewMailbox(nil), AutoTopUps: svc, Charges: pay, Payments: pay, TopUps: credits.New(db)})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

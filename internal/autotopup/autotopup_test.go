@@ -15,6 +15,7 @@ import (
 
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
@@ -121,7 +122,8 @@ func newE2E(t *testing.T, email, card string, dailyCount int) *e2e {
 	}
 	e.owner, e.svc, e.led = newOwner(t, e.db, email, models.AccountIndividual)
 	queue := fmt.Sprintf("autotopup-e2e-%d", time.Now().UnixNano())
-	w := worker.New(e.tc, queue, &activities.Activities{Mailer: e.mailbox, AutoTopUps: e.svc, Charges: providers.Sandbox(nil).Payments})
+	pay := providers.Sandbox(nil).Payments
+	w := worker.New(e.tc, queue, &activities.Activities{Mailer: e.mailbox, AutoTopUps: e.svc, Charges: pay, Payments: pay, TopUps: credits.New(e.db)})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
