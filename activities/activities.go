@@ -1,7 +1,8 @@
 // Package activities holds the one Activities struct whose methods Temporal
 // workflows call. Its fields are small interfaces, declared here by the
 // consumer, so tests pass fakes and the worker passes the real services.
-// Methods are split across files by the system they touch.
+// Methods are split across files by the system they touch: stripe.go,
+// ledger.go, mail.go, and store.go for the records that move no money.
 package activities
 
 import (

@@ -7,13 +7,20 @@ import (
 	"net/url"
 	"strings"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mobayilo/mobayilo/internal/auth"
+	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/models"
 )
+
+// Activities that send email: sign-in and reset links, receipts, auto
+// top-up notices.
 
 // LoginLinks issues single-use link secrets (internal/auth).
 type LoginLinks interface {
@@ -161,4 +168,167 @@ func loginLinkMessage(kind LinkKind, to, link string) mail.Message {
 			link + "\n\n" +
 			"If you did not ask to sign in, ignore this email; nobody can sign in without the link.\n"}
 	}
+}
+
+// EmailTopUpReceipt mails the receipt of a paid top-up, once.
+func (a *Activities) EmailTopUpReceipt(ctx context.Context, topUpID string) error {
+	t, err := a.TopUps.Get(ctx, topUpID)
+	if err != nil {
+		return err
+	}
+	if t.ReceiptEmailedAt != nil || t.Status != models.TopUpSucceeded {
+		return nil
+	}
+	u, err := a.TopUps.PayerOf(ctx, t)
+	if err != nil {
+		return fmt.Errorf("payer of top-up %s: %w", t.ID, err)
+	}
+	if err := a.Mailer.Send(ctx, receiptMessage(u.Email, credits.ReceiptOfTopUp(t), "")); err != nil {
+		return fmt.Errorf("mail receipt of top-up %s to user %d: %w", t.ID, u.ID, err)
+	}
+	return a.TopUps.MarkReceiptEmailed(ctx, t.ID)
+}
+
+// AutoTopUpReceiptInput names one credited auto top-up charge.
+type AutoTopUpReceiptInput struct {
+	AccountID       int64
+	AttemptID       string
+	AmountCents     int64
+	PaymentIntentID string
+	// BaseURL is PUBLIC_BASE_URL, where the receipt's page is linked.
+	BaseURL string
+}
+
+// ErrTypeReceiptRefused marks a receipt asked for a payment the ledger has
+// not credited: no retry makes it right.
+const ErrTypeReceiptRefused = "ReceiptRefused"
+
+// EmailAutoTopUpReceipt stores the receipt of a credited auto top-up (one
+// per PaymentIntent) and mails it to the account's owner once: a retry
+// after the mail went out sends nothing, and a retry after a failed send
+// finds the receipt already stored.
+func (a *Activities) EmailAutoTopUpReceipt(ctx context.Context, in AutoTopUpReceiptInput) error {
+	r, err := a.TopUps.AutoTopUpReceipt(ctx, in.PaymentIntentID)
+	if errors.Is(err, credits.ErrReceiptNotFound) {
+		r, err = a.recordAutoTopUpReceipt(ctx, in)
+	}
+	if err != nil {
+		return err
+	}
+	if r.EmailedAt != nil {
+		return nil
+	}
+	to, err := a.AutoTopUps.OwnerEmail(ctx, r.AccountID)
+	if err != nil {
+		return fmt.Errorf("owner of account %d: %w", r.AccountID, err)
+	}
+	if err := a.Mailer.Send(ctx, receiptMessage(to, credits.ReceiptOfAutoTopUp(r), in.BaseURL)); err != nil {
+		return fmt.Errorf("mail receipt %s to the owner of account %d: %w", r.ID, r.AccountID, err)
+	}
+	return a.TopUps.MarkAutoTopUpReceiptEmailed(ctx, r.ID)
+}
+
+// recordAutoTopUpReceipt stores the receipt of a payment the ledger holds,
+// with the card the PaymentIntent was paid by (the saved card when the
+// provider cannot say: the receipt stands without the provider).
+func (a *Activities) recordAutoTopUpReceipt(ctx context.Context, in AutoTopUpReceiptInput) (models.AutoTopUpReceipt, error) {
+	if in.PaymentIntentID == "" || in.AccountID == 0 || in.AmountCents <= 0 {
+		return models.AutoTopUpReceipt{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("auto top-up receipt request is incomplete (account %d, attempt %q)", in.AccountID, in.AttemptID), ErrTypeReceiptRefused, nil)
+	}
+	credited, err := a.AutoTopUps.Credited(ctx, in.PaymentIntentID)
+	if err != nil {
+		return models.AutoTopUpReceipt{}, err
+	}
+	if !credited {
+		return models.AutoTopUpReceipt{}, temporal.NewNonRetryableApplicationError(
+			"no receipt for "+in.PaymentIntentID+": the ledger has not credited it", ErrTypeReceiptRefused, nil)
+	}
+	card, err := a.Payments.PaymentCard(ctx, in.PaymentIntentID)
+	if err != nil || card.Last4 == "" {
+		if err != nil {
+			activity.GetLogger(ctx).Warn("auto top-up receipt: card from the saved card", "payment_intent", in.PaymentIntentID, "error", err.Error())
+		}
+		s, serr := a.AutoTopUps.Settings(ctx, in.AccountID)
+		if serr != nil {
+			return models.AutoTopUpReceipt{}, serr
+		}
+		card = providers.Card{Brand: s.CardBrand, Last4: s.CardLast4}
+	}
+	return a.TopUps.RecordAutoTopUpReceipt(ctx, models.AutoTopUpReceipt{AccountID: in.AccountID, AttemptID: in.AttemptID,
+		PaymentIntentID: in.PaymentIntentID, AmountCents: in.AmountCents, CardBrand: card.Brand, CardLast4: card.Last4})
+}
+
+// receiptMessage is the receipt email of either kind; baseURL, when set,
+// links the receipt's own page.
+func receiptMessage(to string, r credits.AccountReceipt, baseURL string) mail.Message {
+	card := "card"
+	if r.CardLast4 != "" {
+		card = fmt.Sprintf("%s ending in %s", r.CardBrand, r.CardLast4)
+	}
+	amount := money.Format(r.AmountCents)
+	subject, intro, ref := "Your Mobayilo receipt: "+amount+" added",
+		"Thank you. We added "+amount+" of calling credit to your Mobayilo wallet.", "Top-up:   "+r.Ref
+	if r.Kind == credits.ReceiptAutoTopUp {
+		subject = "Your Mobayilo auto top-up receipt: " + amount + " added"
+		intro = "Your balance fell below your auto top-up threshold, so we charged your saved card and added " + amount + " of calling credit to your Mobayilo wallet."
+		ref = "Receipt:  " + r.ID
+	}
+	where := "Your receipts are on the Credits page.\n"
+	if baseURL != "" {
+		where = "This receipt is also at " + strings.TrimRight(baseURL, "/") + "/credits/receipts/" + r.ID + "\n"
+	}
+	return mail.Message{To: to, Subject: subject, Text: "Hello,\n\n" + intro + "\n\n" +
+		"Amount:   " + amount + "\n" +
+		"Paid with: " + card + "\n" +
+		"Date:     " + r.PaidAt.UTC().Format("2 January 2006 15:04 MST") + "\n" +
+		ref + "\n" +
+		"Payment:  " + r.PaymentIntentID + "\n\n" + where}
+}
+
+// AutoTopUpNotice says which email to send the owner.
+type AutoTopUpNotice string
+
+const (
+	NoticeNeedsAuthentication AutoTopUpNotice = "needs_authentication"
+	NoticeDeclined            AutoTopUpNotice = "declined"
+)
+
+// NotifyAutoTopUpInput is one email to an account's owner.
+type NotifyAutoTopUpInput struct {
+	AccountID   int64
+	Notice      AutoTopUpNotice
+	AmountCents int64
+	Reason      string
+	// WillRetry says the workflow retries on its own (a soft decline).
+	WillRetry bool
+	BaseURL   string
+}
+
+// NotifyAutoTopUp emails the account's owner about a failed or blocked
+// auto top-up, with a link to fix it on the site.
+func (a *Activities) NotifyAutoTopUp(ctx context.Context, in NotifyAutoTopUpInput) error {
+	to, err := a.AutoTopUps.OwnerEmail(ctx, in.AccountID)
+	if err != nil {
+		return err
+	}
+	amount := money.Format(in.AmountCents)
+	m := mail.Message{To: to}
+	switch in.Notice {
+	case NoticeNeedsAuthentication:
+		m.Subject = "Your Mobayilo auto top-up needs your approval"
+		m.Text = fmt.Sprintf("Your bank asked to confirm the %s auto top-up, so we did not charge your card.\n\n"+
+			"Approve the payment now, signed in, where your bank can ask you to confirm it:\n%s/autotopup/approve\n\n"+
+			"Or save a different card for auto top-up:\n%s/autotopup\n\n"+
+			"We will not try this charge again on our own.\n", amount, in.BaseURL, in.BaseURL)
+	default:
+		m.Subject = "Your Mobayilo auto top-up was declined"
+		next := "Auto top-up is paused until you update your card or we retry it for you."
+		if in.WillRetry {
+			next = "We will retry a few times over the next hours; if it still fails, auto top-up pauses until you update your card."
+		}
+		m.Text = fmt.Sprintf("Your card was declined for the %s auto top-up (%s).\n\n%s\n\nUpdate your card or top up by hand:\n%s/autotopup\n",
+			amount, in.Reason, next, in.BaseURL)
+	}
+	return a.Mailer.Send(ctx, m)
 }

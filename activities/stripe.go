@@ -15,28 +15,16 @@ import (
 	"github.com/mobayilo/mobayilo/models"
 )
 
+// Activities that call the payment provider (Stripe, or the sandbox):
+// checkout sessions, saved-card charges, on-session confirmation, setup
+// mode.
+
 // Payments is what top-ups need of the payment provider
 // (internal/providers: Stripe, or the sandbox).
 type Payments interface {
 	EnsureCustomer(ctx context.Context, in providers.CustomerParams) (string, error)
 	CreateCheckout(ctx context.Context, in providers.CheckoutParams) (providers.CheckoutSession, error)
 	PaymentCard(ctx context.Context, paymentIntentID string) (providers.Card, error)
-}
-
-// TopUps stores top-ups, receipts and Stripe customers (internal/credits).
-type TopUps interface {
-	Get(ctx context.Context, id string) (models.TopUp, error)
-	RecordCheckout(ctx context.Context, id, sessionID, url string, expiresAt time.Time) error
-	Finish(ctx context.Context, id string, status models.TopUpStatus, reason string) error
-	RecordPayment(ctx context.Context, id string, r credits.Receipt) error
-	MarkReceiptEmailed(ctx context.Context, id string) error
-	CustomerID(ctx context.Context, accountID int64) (string, error)
-	SaveCustomerID(ctx context.Context, accountID int64, customerID string) (string, error)
-	PayerOf(ctx context.Context, t models.TopUp) (models.User, error)
-	// Auto top-up receipts, one per PaymentIntent.
-	AutoTopUpReceipt(ctx context.Context, paymentIntentID string) (models.AutoTopUpReceipt, error)
-	RecordAutoTopUpReceipt(ctx context.Context, r models.AutoTopUpReceipt) (models.AutoTopUpReceipt, error)
-	MarkAutoTopUpReceiptEmailed(ctx context.Context, id string) error
 }
 
 // CheckoutLifetime is how long a top-up's checkout session stays open,
@@ -110,4 +98,267 @@ func (a *Activities) ensureCustomer(ctx context.Context, t models.TopUp) (string
 		return "", err
 	}
 	return a.TopUps.SaveCustomerID(ctx, t.AccountID, id)
+}
+
+// Charges is what auto top-up needs of the payment provider.
+type Charges interface {
+	ChargeSaved(ctx context.Context, in providers.ChargeParams) (providers.ChargeResult, error)
+	ConfirmOnSession(ctx context.Context, in providers.ConfirmParams) (providers.ConfirmResult, error)
+	CancelPayment(ctx context.Context, paymentIntentID, attemptID string) (alreadyPaid bool, err error)
+}
+
+// ChargeAutoTopUpInput is one off-session charge attempt.
+type ChargeAutoTopUpInput struct {
+	AttemptID   string
+	AccountID   int64
+	AmountCents int64
+}
+
+// ErrTypePaymentProcessing marks a waiting charge that is settling at the
+// bank: it can neither be canceled nor credited until its webhook arrives.
+const ErrTypePaymentProcessing = "AutoTopUpPaymentProcessing"
+
+// ChargeOutcome is how an off-session charge or an on-session
+// confirmation ended: what the AutoTopUp workflow branches on. The values
+// are the payment provider's own.
+type ChargeOutcome string
+
+// The outcomes of a charge.
+const (
+	ChargeSucceeded           = ChargeOutcome(providers.ChargeSucceeded)
+	ChargeNeedsAuthentication = ChargeOutcome(providers.ChargeNeedsAuthentication)
+	ChargeSoftDecline         = ChargeOutcome(providers.ChargeSoftDecline)
+	ChargeHardDecline         = ChargeOutcome(providers.ChargeHardDecline)
+)
+
+// ChargeResult is a charge's outcome with the PaymentIntent and the bank's
+// reason.
+type ChargeResult struct {
+	PaymentIntentID string
+	Outcome         ChargeOutcome
+	DeclineCode     string
+	Message         string
+}
+
+func chargeResultOf(r providers.ChargeResult) ChargeResult {
+	return ChargeResult{PaymentIntentID: r.PaymentIntentID, Outcome: ChargeOutcome(r.Outcome), DeclineCode: r.DeclineCode, Message: r.Message}
+}
+
+// ConfirmResult says what the owner has to do next after an approval.
+type ConfirmResult struct {
+	PaymentIntentID string
+	// RedirectURL is the bank's authentication page; empty when nothing is
+	// left for the owner to do.
+	RedirectURL string
+	Outcome     ChargeOutcome
+	DeclineCode string
+	Message     string
+}
+
+// ErrTypeNoCard marks a charge attempted with no saved card: not retryable.
+const ErrTypeNoCard = "AutoTopUpNoCard"
+
+// ChargeAutoTopUp records the attempt, charges the saved card off-session
+// with an Idempotency-Key from the attempt id, and records the outcome. A
+// decline is a result; errors are worth retrying (the same key makes the
+// retry harmless at Stripe).
+func (a *Activities) ChargeAutoTopUp(ctx context.Context, in ChargeAutoTopUpInput) (ChargeResult, error) {
+	s, err := a.AutoTopUps.Settings(ctx, in.AccountID)
+	if err != nil {
+		return ChargeResult{}, err
+	}
+	if !s.HasCard() {
+		return ChargeResult{}, temporal.NewNonRetryableApplicationError("no saved card to charge", ErrTypeNoCard, nil)
+	}
+	if err := a.AutoTopUps.StartAttempt(ctx, models.AutoTopUpAttempt{AttemptID: in.AttemptID, AccountID: in.AccountID,
+		AmountCents: in.AmountCents, Status: models.AttemptCharging}); err != nil {
+		return ChargeResult{}, err
+	}
+	res, err := a.Charges.ChargeSaved(ctx, providers.ChargeParams{AttemptID: in.AttemptID, AccountID: in.AccountID,
+		CustomerID: s.CustomerID, PaymentMethodID: s.PaymentMethodID, AmountCents: in.AmountCents})
+	if err != nil {
+		return ChargeResult{}, err
+	}
+	if err := a.AutoTopUps.FinishAttempt(ctx, in.AttemptID, attemptStatus(res.Outcome), res.DeclineCode, res.Message, res.PaymentIntentID); err != nil {
+		return ChargeResult{}, err
+	}
+	return chargeResultOf(res), nil
+}
+
+func attemptStatus(o providers.ChargeOutcome) models.AutoTopUpAttemptStatus {
+	switch o {
+	case providers.ChargeSucceeded:
+		return models.AttemptSucceeded
+	case providers.ChargeNeedsAuthentication:
+		return models.AttemptNeedsAuthentication
+	case providers.ChargeHardDecline:
+		return models.AttemptHardDecline
+	}
+	return models.AttemptSoftDecline
+}
+
+// ReleaseAutoTopUpInput names a charge waiting for approval that a new
+// charge is about to replace.
+type ReleaseAutoTopUpInput struct {
+	AttemptID       string
+	AccountID       int64
+	PaymentIntentID string
+}
+
+// ReleaseAutoTopUp cancels a waiting charge's PaymentIntent before a new
+// charge, so the owner can never pay both, and records the attempt as
+// replaced. It returns true when the PaymentIntent had been paid meanwhile:
+// then it is to be credited, and nothing charged anew.
+func (a *Activities) ReleaseAutoTopUp(ctx context.Context, in ReleaseAutoTopUpInput) (alreadyPaid bool, err error) {
+	at, err := a.attemptFor(ctx, in.AccountID, in.AttemptID, in.PaymentIntentID)
+	if err != nil {
+		return false, err
+	}
+	if at.Status == models.AttemptSucceeded {
+		return true, nil
+	}
+	if in.PaymentIntentID != "" {
+		paid, err := a.Charges.CancelPayment(ctx, in.PaymentIntentID, in.AttemptID)
+		if errors.Is(err, providers.ErrPaymentProcessing) {
+			// Retrying cannot help until the bank answers; the webhook will.
+			return false, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePaymentProcessing, err)
+		}
+		if err != nil || paid {
+			return paid, err
+		}
+	}
+	if at.Status != models.AttemptNeedsAuthentication {
+		return false, nil
+	}
+	return false, a.AutoTopUps.FinishAttempt(ctx, in.AttemptID, models.AttemptError, "canceled", "replaced by a new charge before it was approved", in.PaymentIntentID)
+}
+
+// ApproveAutoTopUpInput asks to confirm a waiting charge on-session.
+type ApproveAutoTopUpInput struct {
+	AttemptID       string
+	AccountID       int64
+	PaymentIntentID string
+	Round           int
+	ReturnURL       string
+}
+
+// ApproveAutoTopUp confirms the attempt's own PaymentIntent with the owner
+// present and returns where to authenticate. An attempt already paid
+// answers succeeded without calling Stripe.
+func (a *Activities) ApproveAutoTopUp(ctx context.Context, in ApproveAutoTopUpInput) (ConfirmResult, error) {
+	at, err := a.attemptFor(ctx, in.AccountID, in.AttemptID, in.PaymentIntentID)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	switch at.Status {
+	case models.AttemptSucceeded:
+		return ConfirmResult{PaymentIntentID: in.PaymentIntentID, Outcome: ChargeSucceeded}, nil
+	case models.AttemptNeedsAuthentication:
+	default:
+		return ConfirmResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("attempt %s is %s, not waiting for approval", in.AttemptID, at.Status), ErrTypeAttemptNotWaiting, nil)
+	}
+	s, err := a.AutoTopUps.Settings(ctx, in.AccountID)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	r, err := a.Charges.ConfirmOnSession(ctx, providers.ConfirmParams{PaymentIntentID: in.PaymentIntentID, PaymentMethodID: s.PaymentMethodID,
+		ReturnURL: in.ReturnURL, AttemptID: in.AttemptID, Round: in.Round})
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	return ConfirmResult{PaymentIntentID: r.PaymentIntentID, RedirectURL: r.RedirectURL, Outcome: ChargeOutcome(r.Outcome),
+		DeclineCode: r.DeclineCode, Message: r.Message}, nil
+}
+
+// SetupPayments is what saving a card needs of the payment provider
+// (internal/providers: Stripe, or the sandbox).
+type SetupPayments interface {
+	CreateSetupCheckout(ctx context.Context, in providers.SetupCheckoutParams) (providers.CheckoutSession, error)
+	SetupCard(ctx context.Context, setupIntentID string) (providers.Card, error)
+}
+
+// CreateCardSetupCheckoutInput names the setup; the rest is read from the
+// database, so workflow history holds no customer data.
+type CreateCardSetupCheckoutInput struct {
+	SetupID string
+	// BaseURL is PUBLIC_BASE_URL, where Stripe sends the owner back.
+	BaseURL string
+}
+
+// CreateCardSetupCheckoutResult is where the owner goes and until when.
+type CreateCardSetupCheckoutResult struct {
+	SessionID string
+	URL       string
+	ExpiresAt time.Time
+}
+
+// CreateCardSetupCheckout makes sure the account has a Stripe customer
+// (the same one top-ups use), then opens the setup-mode checkout with an
+// Idempotency-Key derived from the setup id, and records it.
+func (a *Activities) CreateCardSetupCheckout(ctx context.Context, in CreateCardSetupCheckoutInput) (CreateCardSetupCheckoutResult, error) {
+	cs, err := a.CardSetups.Setup(ctx, in.SetupID)
+	if err != nil {
+		return CreateCardSetupCheckoutResult{}, err
+	}
+	// ensureCustomer reads only the account and the user of what it is
+	// given: the owner who asked for the setup is the payer.
+	customer, err := a.ensureCustomer(ctx, models.TopUp{ID: "(card setup " + cs.ID + ")", AccountID: cs.AccountID, UserID: cs.UserID})
+	if err != nil {
+		return CreateCardSetupCheckoutResult{}, err
+	}
+	base := strings.TrimRight(in.BaseURL, "/")
+	s, err := a.SetupPayments.CreateSetupCheckout(ctx, providers.SetupCheckoutParams{
+		SetupID: cs.ID, AccountID: cs.AccountID, CustomerID: customer,
+		SuccessURL: base + "/autotopup?done=card-saved",
+		CancelURL:  base + "/autotopup",
+		// From the setup's creation, so every retry asks for the same session.
+		ExpiresAt: cs.CreatedAt.Add(CheckoutLifetime).UTC().Truncate(time.Second),
+	})
+	if err != nil {
+		return CreateCardSetupCheckoutResult{}, err
+	}
+	if err := a.CardSetups.RecordSetupCheckout(ctx, cs.ID, s.ID, s.URL, s.ExpiresAt); err != nil {
+		return CreateCardSetupCheckoutResult{}, err
+	}
+	return CreateCardSetupCheckoutResult{SessionID: s.ID, URL: s.URL, ExpiresAt: s.ExpiresAt}, nil
+}
+
+// SaveSetupCardInput is a completed setup checkout.
+type SaveSetupCardInput struct {
+	SetupID       string
+	SetupIntentID string
+}
+
+// SaveSetupCardResult is the card as shown.
+type SaveSetupCardResult struct {
+	Brand string
+	Last4 string
+}
+
+// SaveSetupCard reads the card the SetupIntent saved, keeps it as the
+// account's auto top-up card and marks the setup saved. Each step is
+// idempotent, so a retried activity does no harm.
+func (a *Activities) SaveSetupCard(ctx context.Context, in SaveSetupCardInput) (SaveSetupCardResult, error) {
+	if in.SetupIntentID == "" {
+		return SaveSetupCardResult{}, errors.New("card setup " + in.SetupID + ": completed without a setup intent")
+	}
+	cs, err := a.CardSetups.Setup(ctx, in.SetupID)
+	if err != nil {
+		return SaveSetupCardResult{}, err
+	}
+	card, err := a.SetupPayments.SetupCard(ctx, in.SetupIntentID)
+	if err != nil {
+		return SaveSetupCardResult{}, err
+	}
+	customer, err := a.TopUps.CustomerID(ctx, cs.AccountID)
+	if err != nil {
+		return SaveSetupCardResult{}, err
+	}
+	if err := a.SavedCards.SaveTopUpCard(ctx, cs.AccountID, customer, card.PaymentMethodID, card.Brand, card.Last4); err != nil {
+		return SaveSetupCardResult{}, err
+	}
+	if err := a.CardSetups.FinishSetup(ctx, cs.ID, models.CardSetupSaved, in.SetupIntentID, card.Brand, card.Last4); err != nil {
+		return SaveSetupCardResult{}, err
+	}
+	return SaveSetupCardResult{Brand: card.Brand, Last4: card.Last4}, nil
 }
