@@ -33,6 +33,9 @@ func (f *fakeAutoTopUps) OwnerEmail(context.Context, int64) (string, error) {
 	return "ana@example.com", nil
 }
 func (f *fakeAutoTopUps) StartAttempt(_ context.Context, a models.AutoTopUpAttempt) error {
+	if a.CreatedAt.IsZero() {
+		a.ID, a.CreatedAt = int64(len(f.attempts)+1), time.Now()
+	}
 	if _, ok := f.attempts[a.AttemptID]; !ok {
 		f.attempts[a.AttemptID] = a
 	}
@@ -58,24 +61,45 @@ func (f *fakeAutoTopUps) SpentSince(_ context.Context, accountID int64, since ti
 	}
 	return n, cents, nil
 }
+func (f *fakeAutoTopUps) ChargingAttempts(_ context.Context, accountID int64) ([]models.AutoTopUpAttempt, error) {
+	var out []models.AutoTopUpAttempt
+	for _, a := range f.attempts {
+		if a.AccountID == accountID && a.Status == models.AttemptCharging {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
 func (f *fakeAutoTopUps) Credit(context.Context, int64, int64, string, string) (int64, error) {
 	return 0, errors.New("not used")
 }
 
 // flakyCharges fails the first call like a network error, then answers as
-// the sandbox does, recording each call's params.
+// the sandbox does, recording each call's params. With answersLost, every
+// charge is made at the sandbox but its answer lost (a timeout after Stripe
+// took it).
 type flakyCharges struct {
-	calls    []providers.ChargeParams
-	confirms []providers.ConfirmParams
-	cancels  []string
+	sandbox     providers.Payments
+	calls       []providers.ChargeParams
+	confirms    []providers.ConfirmParams
+	cancels     []string
+	answersLost bool
 }
 
 func (f *flakyCharges) ChargeSaved(ctx context.Context, in providers.ChargeParams) (providers.ChargeResult, error) {
 	f.calls = append(f.calls, in)
+	if f.answersLost {
+		_, _ = f.sandbox.ChargeSaved(ctx, in)
+		return providers.ChargeResult{}, errors.New("stripe: context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+	}
 	if len(f.calls) == 1 {
 		return providers.ChargeResult{}, errors.New("stripe: connection reset")
 	}
-	return providers.Sandbox(nil).Payments.ChargeSaved(ctx, in)
+	return f.sandbox.ChargeSaved(ctx, in)
+}
+
+func (f *flakyCharges) FindCharge(ctx context.Context, attemptID string) (providers.ChargeResult, bool, error) {
+	return f.sandbox.FindCharge(ctx, attemptID)
 }
 
 func (f *flakyCharges) CancelPayment(ctx context.Context, pi, attemptID string) (bool, error) {
@@ -91,7 +115,7 @@ func (f *flakyCharges) ConfirmOnSession(ctx context.Context, in providers.Confir
 func newAutoTopUpActs(pm string) (*activities.Activities, *fakeAutoTopUps, *flakyCharges, *mail.Mailbox) {
 	store := &fakeAutoTopUps{settings: models.AutoTopUpSettings{Enabled: true, PaymentMethodID: pm, CustomerID: "cus_1", ThresholdCents: 200, AmountCents: 2000, DailyMaxCount: 3, DailyMaxCents: 6000},
 		account: models.Account{ID: 7, Status: models.StatusActive, BalanceCents: 150, HeldCents: 100}, attempts: map[string]models.AutoTopUpAttempt{}}
-	ch := &flakyCharges{}
+	ch := &flakyCharges{sandbox: providers.Sandbox(nil).Payments}
 	box := mail.NewMailbox(nil)
 	return &activities.Activities{AutoTopUps: store, Charges: ch, Mailer: box}, store, ch, box
 }
@@ -244,5 +268,77 @@ func TestReleaseAutoTopUp_CancelsTheWaitingPaymentIntentAndRecordsItReplaced(t *
 	store.attempts[at.AttemptID] = at
 	if paid, err := acts.ReleaseAutoTopUp(context.Background(), in); err != nil || !paid || len(ch.cancels) != 1 {
 		t.Fatalf("release of a paid attempt = %v, %v after %d cancels; want paid and no cancellation", paid, err, len(ch.cancels))
+	}
+}
+
+// The attempt fixes its card when it is created: a card changed between
+// two tries of one charge does not change the request (Stripe would refuse
+// the reused Idempotency-Key).
+func TestChargeAutoTopUp_ACardChangedBetweenTriesDoesNotChangeTheCharge(t *testing.T) {
+	acts, store, ch, _ := newAutoTopUpActs(providers.SandboxCardVisa)
+	in := activities.ChargeAutoTopUpInput{AttemptID: "auto-top-up-7-2", AccountID: 7, AmountCents: 2000}
+	if _, err := acts.ChargeAutoTopUp(context.Background(), in); err == nil {
+		t.Fatal("the first try should fail")
+	}
+	store.settings.PaymentMethodID, store.settings.AmountCents = providers.SandboxCardDeclined, 5000
+	if res, err := acts.ChargeAutoTopUp(context.Background(), in); err != nil || res.Outcome != activities.ChargeSucceeded {
+		t.Fatalf("retry: %+v, %v; want the original visa charge", res, err)
+	}
+	if len(ch.calls) != 2 || ch.calls[0] != ch.calls[1] || ch.calls[1].PaymentMethodID != providers.SandboxCardVisa {
+		t.Fatalf("calls %+v, want the same request twice", ch.calls)
+	}
+}
+
+// Stripe took the charge but every answer timed out: reconciliation finds
+// the PaymentIntent and records it, and nothing is charged a second time.
+func TestReconcileAutoTopUp_FindsAChargeWhoseAnswerWasLostWithoutChargingAgain(t *testing.T) {
+	acts, store, ch, _ := newAutoTopUpActs(providers.SandboxCardVisa)
+	ch.answersLost = true
+	in := activities.ChargeAutoTopUpInput{AttemptID: "auto-top-up-7-3", AccountID: 7, AmountCents: 2000}
+	for range 3 {
+		if _, err := acts.ChargeAutoTopUp(context.Background(), in); err == nil {
+			t.Fatal("a lost answer must fail the try")
+		}
+	}
+	if a := store.attempts[in.AttemptID]; a.Status != models.AttemptCharging {
+		t.Fatalf("attempt %+v, want still charging: the outcome is unknown", a)
+	}
+	calls := len(ch.calls)
+	r, err := acts.ReconcileAutoTopUp(context.Background(), activities.ReconcileAutoTopUpInput{AttemptID: in.AttemptID, AccountID: 7})
+	if err != nil || !r.Known || r.Result.Outcome != activities.ChargeSucceeded || r.Result.PaymentIntentID != "pi_sandbox_"+in.AttemptID || r.AmountCents != 2000 {
+		t.Fatalf("reconcile = %+v, %v; want the succeeded charge found", r, err)
+	}
+	if len(ch.calls) != calls {
+		t.Fatalf("reconciliation charged again (%d calls, had %d)", len(ch.calls), calls)
+	}
+	if a := store.attempts[in.AttemptID]; a.Status != models.AttemptSucceeded || a.PaymentIntentID != r.Result.PaymentIntentID {
+		t.Fatalf("attempt %+v, want recorded as succeeded", a)
+	}
+}
+
+// No charge at the provider while its Idempotency-Key is alive: the very
+// same request is replayed (Stripe answers the original, or charges once);
+// after the key expired, nothing found means nothing was charged.
+func TestReconcileAutoTopUp_ReplaysWhileTheKeyLivesAndAfterItNothingFoundIsNotCharged(t *testing.T) {
+	acts, store, ch, _ := newAutoTopUpActs(providers.SandboxCardVisa)
+	in := activities.ChargeAutoTopUpInput{AttemptID: "auto-top-up-7-4", AccountID: 7, AmountCents: 2000}
+	if _, err := acts.ChargeAutoTopUp(context.Background(), in); err == nil {
+		t.Fatal("the first try should fail before reaching the provider")
+	}
+	r, err := acts.ReconcileAutoTopUp(context.Background(), activities.ReconcileAutoTopUpInput{AttemptID: in.AttemptID, AccountID: 7})
+	if err != nil || !r.Known || r.Result.Outcome != activities.ChargeSucceeded || len(ch.calls) != 2 || ch.calls[1] != ch.calls[0] {
+		t.Fatalf("reconcile = %+v, %v after %d calls; want the same request replayed once", r, err, len(ch.calls))
+	}
+
+	late := activities.ChargeAutoTopUpInput{AttemptID: "auto-top-up-7-5", AccountID: 7, AmountCents: 2000}
+	store.attempts[late.AttemptID] = models.AutoTopUpAttempt{ID: 99, AttemptID: late.AttemptID, AccountID: 7, AmountCents: 2000,
+		Status: models.AttemptCharging, PaymentMethodID: providers.SandboxCardVisa, CreatedAt: time.Now().Add(-48 * time.Hour)}
+	calls := len(ch.calls)
+	r, err = acts.ReconcileAutoTopUp(context.Background(), activities.ReconcileAutoTopUpInput{AttemptID: late.AttemptID, AccountID: 7})
+	if err != nil || r.Known || len(ch.calls) != calls {
+		t.Fatalf("reconcile of a two-day-old attempt = %+v, %v; want not charged and nothing sent", r, err)
+	}
+	if a := store.attempts[late.AttemptID]; a.Status != models.AttemptError || a.DeclineCode != "not_charged" {
+		t.Fatalf("attempt %+v, want recorded as not charged", a)
 	}
 }

@@ -212,6 +212,9 @@ type AutoTopUpCheck struct {
 	// from the database: the cap holds across workflow runs.
 	TodayCount int
 	TodayCents int64
+	// Unsettled are attempts still "charging": their outcome was never
+	// heard. They are reconciled before anything else is charged.
+	Unsettled []string
 }
 
 // Below reports whether the wallet needs a top-up now.
@@ -231,9 +234,17 @@ func (a *Activities) CheckAutoTopUp(ctx context.Context, accountID int64) (AutoT
 	if err != nil {
 		return AutoTopUpCheck{}, err
 	}
-	return AutoTopUpCheck{
+	unsettled, err := a.AutoTopUps.ChargingAttempts(ctx, accountID)
+	if err != nil {
+		return AutoTopUpCheck{}, err
+	}
+	chk := AutoTopUpCheck{
 		Enabled: s.Enabled && s.HasCard() && acct.Status == models.StatusActive, HasCard: s.HasCard(),
 		AvailableCents: acct.AvailableCents(), ThresholdCents: s.ThresholdCents, AmountCents: s.AmountCents,
 		DailyMaxCount: s.DailyMaxCount, DailyMaxCents: s.DailyMaxCents, TodayCount: n, TodayCents: cents,
-	}, nil
+	}
+	for _, at := range unsettled {
+		chk.Unsettled = append(chk.Unsettled, at.AttemptID)
+	}
+	return chk, nil
 }

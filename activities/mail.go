@@ -292,6 +292,9 @@ type AutoTopUpNotice string
 const (
 	NoticeNeedsAuthentication AutoTopUpNotice = "needs_authentication"
 	NoticeDeclined            AutoTopUpNotice = "declined"
+	// NoticeNotCharged: the provider never answered and, asked afterwards,
+	// has no charge: the card was not charged (and was not declined).
+	NoticeNotCharged AutoTopUpNotice = "not_charged"
 )
 
 // NotifyAutoTopUpInput is one email to an account's owner.
@@ -321,6 +324,10 @@ func (a *Activities) NotifyAutoTopUp(ctx context.Context, in NotifyAutoTopUpInpu
 			"Approve the payment now, signed in, where your bank can ask you to confirm it:\n%s/autotopup/approve\n\n"+
 			"Or save a different card for auto top-up:\n%s/autotopup\n\n"+
 			"We will not try this charge again on our own.\n", amount, in.BaseURL, in.BaseURL)
+	case NoticeNotCharged:
+		m.Subject = "Your Mobayilo auto top-up could not be made"
+		m.Text = fmt.Sprintf("We could not reach the payment provider for the %s auto top-up. We checked afterwards: your card was not charged.\n\n"+
+			"Auto top-up is paused until an operator retries it or you save your card again; you can also top up by hand:\n%s/credits\n", amount, in.BaseURL)
 	default:
 		m.Subject = "Your Mobayilo auto top-up was declined"
 		next := "Auto top-up is paused until you update your card or we retry it for you."

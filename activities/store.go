@@ -23,6 +23,9 @@ type AutoTopUps interface {
 	// SpentSince counts the charges made since since that count against the
 	// daily cap, and their amount.
 	SpentSince(ctx context.Context, accountID int64, since time.Time) (count int, cents int64, err error)
+	// ChargingAttempts are the account's attempts whose outcome was never
+	// recorded, oldest first.
+	ChargingAttempts(ctx context.Context, accountID int64) ([]models.AutoTopUpAttempt, error)
 	// Attempt returns one attempt, or a zero one (ID 0) when there is none.
 	Attempt(ctx context.Context, attemptID string) (models.AutoTopUpAttempt, error)
 	// Credited reports whether a PaymentIntent's credit is in the ledger.

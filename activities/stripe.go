@@ -103,6 +103,7 @@ func (a *Activities) ensureCustomer(ctx context.Context, t models.TopUp) (string
 // Charges is what auto top-up needs of the payment provider.
 type Charges interface {
 	ChargeSaved(ctx context.Context, in providers.ChargeParams) (providers.ChargeResult, error)
+	FindCharge(ctx context.Context, attemptID string) (res providers.ChargeResult, found bool, err error)
 	ConfirmOnSession(ctx context.Context, in providers.ConfirmParams) (providers.ConfirmResult, error)
 	CancelPayment(ctx context.Context, paymentIntentID, attemptID string) (alreadyPaid bool, err error)
 }
@@ -158,24 +159,18 @@ type ConfirmResult struct {
 // ErrTypeNoCard marks a charge attempted with no saved card: not retryable.
 const ErrTypeNoCard = "AutoTopUpNoCard"
 
-// ChargeAutoTopUp records the attempt, charges the saved card off-session
-// with an Idempotency-Key from the attempt id, and records the outcome. A
-// decline is a result; errors are worth retrying (the same key makes the
-// retry harmless at Stripe).
+// ChargeAutoTopUp charges the attempt's card off-session with an
+// Idempotency-Key from the attempt id, and records the outcome. The attempt
+// fixes its card, customer and amount when it is first created, so every
+// retry (and a later reconciliation) repeats exactly the same request and
+// Stripe answers it from its idempotency store. A decline is a result;
+// errors are worth retrying.
 func (a *Activities) ChargeAutoTopUp(ctx context.Context, in ChargeAutoTopUpInput) (ChargeResult, error) {
-	s, err := a.AutoTopUps.Settings(ctx, in.AccountID)
+	at, err := a.fixedAttempt(ctx, in)
 	if err != nil {
 		return ChargeResult{}, err
 	}
-	if !s.HasCard() {
-		return ChargeResult{}, temporal.NewNonRetryableApplicationError("no saved card to charge", ErrTypeNoCard, nil)
-	}
-	if err := a.AutoTopUps.StartAttempt(ctx, models.AutoTopUpAttempt{AttemptID: in.AttemptID, AccountID: in.AccountID,
-		AmountCents: in.AmountCents, Status: models.AttemptCharging}); err != nil {
-		return ChargeResult{}, err
-	}
-	res, err := a.Charges.ChargeSaved(ctx, providers.ChargeParams{AttemptID: in.AttemptID, AccountID: in.AccountID,
-		CustomerID: s.CustomerID, PaymentMethodID: s.PaymentMethodID, AmountCents: in.AmountCents})
+	res, err := a.Charges.ChargeSaved(ctx, chargeParamsOf(at))
 	if err != nil {
 		return ChargeResult{}, err
 	}
@@ -183,6 +178,124 @@ func (a *Activities) ChargeAutoTopUp(ctx context.Context, in ChargeAutoTopUpInpu
 		return ChargeResult{}, err
 	}
 	return chargeResultOf(res), nil
+}
+
+// fixedAttempt returns the attempt's row, creating it the first time with
+// the card it charges. A row from before attempts fixed their card charges
+// the account's current card, as it always did.
+func (a *Activities) fixedAttempt(ctx context.Context, in ChargeAutoTopUpInput) (models.AutoTopUpAttempt, error) {
+	at, err := a.AutoTopUps.Attempt(ctx, in.AttemptID)
+	if err != nil || (at.ID != 0 && at.PaymentMethodID != "") {
+		return at, err
+	}
+	s, err := a.AutoTopUps.Settings(ctx, in.AccountID)
+	if err != nil {
+		return at, err
+	}
+	if !s.HasCard() {
+		return at, temporal.NewNonRetryableApplicationError("no saved card to charge", ErrTypeNoCard, nil)
+	}
+	if at.ID != 0 {
+		at.CustomerID, at.PaymentMethodID = s.CustomerID, s.PaymentMethodID
+		return at, nil
+	}
+	if err := a.AutoTopUps.StartAttempt(ctx, models.AutoTopUpAttempt{AttemptID: in.AttemptID, AccountID: in.AccountID,
+		AmountCents: in.AmountCents, Status: models.AttemptCharging, CustomerID: s.CustomerID, PaymentMethodID: s.PaymentMethodID}); err != nil {
+		return at, err
+	}
+	// The row as stored: a concurrent first try may have created it.
+	return a.AutoTopUps.Attempt(ctx, in.AttemptID)
+}
+
+func chargeParamsOf(at models.AutoTopUpAttempt) providers.ChargeParams {
+	return providers.ChargeParams{AttemptID: at.AttemptID, AccountID: at.AccountID, CustomerID: at.CustomerID,
+		PaymentMethodID: at.PaymentMethodID, AmountCents: at.AmountCents}
+}
+
+// DeclineNotCharged is the decline code an attempt records when
+// reconciliation found the provider never charged it: not a decline.
+const DeclineNotCharged = "not_charged"
+
+// ChargeKeyLifetime is how long after a charge its Idempotency-Key may be
+// replayed safely: Stripe keeps keys for at least 24 hours.
+const ChargeKeyLifetime = 23 * time.Hour
+
+// ReconcileAutoTopUpInput names an attempt whose outcome nobody heard.
+type ReconcileAutoTopUpInput struct {
+	AttemptID string
+	AccountID int64
+}
+
+// ReconcileAutoTopUpResult is what the payment provider says happened.
+type ReconcileAutoTopUpResult struct {
+	// Known: the provider has an outcome for the attempt (Result); false
+	// means nothing was charged.
+	Known       bool
+	AmountCents int64
+	Result      ChargeResult
+}
+
+// ReconcileAutoTopUp settles an attempt still "charging" (the charge's
+// every try timed out, or the worker died): Stripe is searched for the
+// PaymentIntent it made; while the Idempotency-Key is alive the very same
+// request is replayed, and Stripe answers with the original outcome (or
+// makes the charge now, once); after that, no PaymentIntent means nothing
+// was charged. The outcome is recorded on the attempt. Errors are worth
+// retrying; until this succeeds nothing else may be charged.
+func (a *Activities) ReconcileAutoTopUp(ctx context.Context, in ReconcileAutoTopUpInput) (ReconcileAutoTopUpResult, error) {
+	at, err := a.AutoTopUps.Attempt(ctx, in.AttemptID)
+	if err != nil {
+		return ReconcileAutoTopUpResult{}, err
+	}
+	switch {
+	case at.ID == 0:
+		return ReconcileAutoTopUpResult{}, nil // never recorded: never sent
+	case at.AccountID != in.AccountID:
+		return ReconcileAutoTopUpResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("attempt %s is not account %d's", in.AttemptID, in.AccountID), ErrTypePaymentMismatch, nil)
+	case at.Status != models.AttemptCharging:
+		// Settled meanwhile (a retry got through): report what it recorded.
+		known := at.Status != models.AttemptError
+		return ReconcileAutoTopUpResult{Known: known, AmountCents: at.AmountCents, Result: ChargeResult{PaymentIntentID: at.PaymentIntentID,
+			Outcome: outcomeOf(at.Status), DeclineCode: at.DeclineCode, Message: at.Message}}, nil
+	}
+	res, found, err := a.Charges.FindCharge(ctx, at.AttemptID)
+	if err != nil {
+		return ReconcileAutoTopUpResult{}, err
+	}
+	if !found && a.now().Sub(at.CreatedAt) < ChargeKeyLifetime {
+		if at.PaymentMethodID == "" {
+			if at, err = a.fixedAttempt(ctx, ChargeAutoTopUpInput{AttemptID: at.AttemptID, AccountID: at.AccountID, AmountCents: at.AmountCents}); err != nil {
+				return ReconcileAutoTopUpResult{}, err
+			}
+		}
+		if res, err = a.Charges.ChargeSaved(ctx, chargeParamsOf(at)); err != nil {
+			return ReconcileAutoTopUpResult{}, err
+		}
+		found = true
+	}
+	if !found {
+		if err := a.AutoTopUps.FinishAttempt(ctx, at.AttemptID, models.AttemptError, DeclineNotCharged, "the payment provider has no charge for this attempt", ""); err != nil {
+			return ReconcileAutoTopUpResult{}, err
+		}
+		return ReconcileAutoTopUpResult{AmountCents: at.AmountCents}, nil
+	}
+	if err := a.AutoTopUps.FinishAttempt(ctx, at.AttemptID, attemptStatus(res.Outcome), res.DeclineCode, res.Message, res.PaymentIntentID); err != nil {
+		return ReconcileAutoTopUpResult{}, err
+	}
+	return ReconcileAutoTopUpResult{Known: true, AmountCents: at.AmountCents, Result: chargeResultOf(res)}, nil
+}
+
+// outcomeOf is the charge outcome an attempt's status records.
+func outcomeOf(st models.AutoTopUpAttemptStatus) ChargeOutcome {
+	switch st {
+	case models.AttemptSucceeded:
+		return ChargeSucceeded
+	case models.AttemptNeedsAuthentication:
+		return ChargeNeedsAuthentication
+	case models.AttemptHardDecline:
+		return ChargeHardDecline
+	}
+	return ChargeSoftDecline
 }
 
 func attemptStatus(o providers.ChargeOutcome) models.AutoTopUpAttemptStatus {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/internal/wire"
@@ -177,10 +178,20 @@ func (h *handlers) AutoTopUpBanner(ctx context.Context, accountID int64) (string
 		return "", nil
 	}
 	switch as[0].Status {
+	case models.AttemptCharging:
+		// The outcome is being reconciled: not a decline, nothing to do.
+		return fmt.Sprintf("We are confirming your %s auto top-up with the payment provider.", money.Format(as[0].AmountCents)), nil
 	case models.AttemptNeedsAuthentication:
 		return fmt.Sprintf("Your bank wants you to approve the %s auto top-up.", money.Format(as[0].AmountCents)),
 			&web.Link{Href: "/autotopup/approve", Text: "Approve it"}
-	case models.AttemptHardDecline, models.AttemptSoftDecline, models.AttemptError:
+	case models.AttemptError:
+		if as[0].DeclineCode == activities.DeclineNotCharged {
+			return fmt.Sprintf("Your %s auto top-up could not be made; your card was not charged.", money.Format(as[0].AmountCents)),
+				&web.Link{Href: "/credits", Text: "Top up"}
+		}
+		return fmt.Sprintf("Your %s auto top-up was declined.", money.Format(as[0].AmountCents)),
+			&web.Link{Href: "/autotopup", Text: "Update your card"}
+	case models.AttemptHardDecline, models.AttemptSoftDecline:
 		return fmt.Sprintf("Your %s auto top-up was declined.", money.Format(as[0].AmountCents)),
 			&web.Link{Href: "/autotopup", Text: "Update your card"}
 	}

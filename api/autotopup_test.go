@@ -137,6 +137,22 @@ func TestAutoTopUpPage_OwnerSavesACardThroughSetupCheckoutThenOptsIn(t *testing.
 				t.Fatalf("%s lacks the auto top-up banner and its link:\n%s", path, page)
 			}
 		}
+		// A charge whose outcome is being reconciled, or that reconciliation
+		// found never happened, is never called a decline.
+		svc := autotopup.New(db, cs.ledger)
+		if err := svc.StartAttempt(context.Background(), models.AutoTopUpAttempt{AttemptID: "auto-top-up-x-2", AccountID: ana.AccountID,
+			AmountCents: 2000, Status: models.AttemptCharging}); err != nil {
+			t.Fatal(err)
+		}
+		if _, page := get("/credits"); !strings.Contains(page, "confirming your $20.00 auto top-up") || strings.Contains(page, "declined") {
+			t.Fatalf("an unknown outcome's banner:\n%s", page)
+		}
+		if err := svc.FinishAttempt(context.Background(), "auto-top-up-x-2", models.AttemptError, activities.DeclineNotCharged, "no charge", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, page := get("/credits"); !strings.Contains(page, "could not be made; your card was not charged") || strings.Contains(page, "declined") {
+			t.Fatalf("a not-charged attempt's banner:\n%s", page)
+		}
 	})
 }
 

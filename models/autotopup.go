@@ -51,11 +51,16 @@ const (
 // AutoTopUpAttempt records one off-session charge. AttemptID is the Stripe
 // Idempotency-Key's source and unique.
 type AutoTopUpAttempt struct {
-	ID              int64                  `gorm:"primaryKey"`
-	AttemptID       string                 `gorm:"not null"`
-	AccountID       int64                  `gorm:"not null"`
-	AmountCents     int64                  `gorm:"not null"`
-	Status          AutoTopUpAttemptStatus `gorm:"not null"`
+	ID          int64                  `gorm:"primaryKey"`
+	AttemptID   string                 `gorm:"not null"`
+	AccountID   int64                  `gorm:"not null"`
+	AmountCents int64                  `gorm:"not null"`
+	Status      AutoTopUpAttemptStatus `gorm:"not null"`
+	// CustomerID and PaymentMethodID are the card the attempt charges,
+	// fixed when it is created: retries and reconciliation repeat exactly
+	// this request.
+	CustomerID      string `gorm:"not null;default:''"`
+	PaymentMethodID string `gorm:"not null;default:''"`
 	DeclineCode     string
 	Message         string
 	PaymentIntentID string

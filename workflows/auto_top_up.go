@@ -18,6 +18,9 @@ const (
 	AutoTopUpNeedsAuthentication = "needs_authentication"
 	AutoTopUpFailed              = "failed"
 	AutoTopUpSucceeded           = "succeeded"
+	// AutoTopUpUnknown: a charge's every try failed, so whether the provider
+	// took it is not known; the workflow reconciles it before anything else.
+	AutoTopUpUnknown = "unknown"
 )
 
 // AutoTopUpNeedsAttentionQuery is the visibility query that finds every

@@ -20,33 +20,24 @@ func (w *autoTopUp) activityCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// versionSafeRetries marks runs where a retry is a new decision (the
+// check runs again before every soft-decline retry), a charge whose every
+// try failed is an unknown outcome that is reconciled with the provider
+// (never told to the owner as a decline), and attempts left "charging" are
+// reconciled before anything else is charged. Earlier runs replay as they
+// ran.
+const versionSafeRetries = "reconcile-unknown-charges"
+
 // topUpIfBelow checks settings and balance and, when the wallet is below
 // its threshold and the day's cap allows, runs one top-up: up to MaxTries
-// charges.
+// charges, each decided afresh.
 func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
 	var a *activities.Activities
+	safe := workflow.GetVersion(ctx, versionSafeRetries, workflow.DefaultVersion, 1) == 1
 	actx := w.activityCtx(ctx)
-	var chk activities.AutoTopUpCheck
-	w.st.Events++
-	if err := workflow.ExecuteActivity(actx, a.CheckAutoTopUp, w.st.AccountID).Get(ctx, &chk); err != nil {
-		// The database stayed unreachable through the activity's retries:
-		// skip this round rather than fail the workflow; the next debit
-		// (or retry) checks again.
-		w.st.LastError = "balance check failed: " + errorMessage(err)
-		return w.settle(ctx, AutoTopUpIdle, "balance check failed; the next debit checks again")
-	}
-	switch {
-	case !chk.Enabled:
-		return w.settle(ctx, AutoTopUpIdle, "auto top-up is off or has no card; nothing to do")
-	case !chk.Below():
-		return w.settle(ctx, AutoTopUpIdle, "balance is at or above the threshold; wait for a debit")
-	}
-	w.rollDay(ctx)
-	// The database's count holds across runs (a new execution, a restart);
-	// the run's own covers a check recorded before the activity counted.
-	count, cents := max(w.st.DayCount, chk.TodayCount), max(w.st.DayCents, chk.TodayCents)
-	if count+1 > chk.DailyMaxCount || cents+chk.AmountCents > chk.DailyMaxCents {
-		return w.settle(ctx, AutoTopUpIdle, fmt.Sprintf("daily cap reached (%d top-ups, %d cents today); the next debit after midnight UTC tries again", count, cents))
+	chk, proceed, err := w.check(ctx, safe)
+	if !proceed || err != nil {
+		return err
 	}
 	if done, err := w.releaseWaiting(ctx); done || err != nil {
 		return err
@@ -54,6 +45,14 @@ func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
 	w.st.AmountCents = chk.AmountCents
 	backoff := w.in.RetryBackoff
 	for try := 1; ; try++ {
+		if try > 1 && safe {
+			// A retry is a new decision: the owner may have turned auto
+			// top-up off, topped up by hand, or reached the cap meanwhile.
+			if chk, proceed, err = w.check(ctx, safe); !proceed || err != nil {
+				return err
+			}
+			w.st.AmountCents = chk.AmountCents
+		}
 		w.st.Seq++
 		attemptID := fmt.Sprintf("%s-%d", w.attemptPrefix, w.st.Seq)
 		if err := w.setState(ctx, AutoTopUpCharging, "charging the saved card"); err != nil {
@@ -62,11 +61,25 @@ func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
 		var res activities.ChargeResult
 		w.st.Events++
 		err := workflow.ExecuteActivity(actx, a.ChargeAutoTopUp, activities.ChargeAutoTopUpInput{AttemptID: attemptID, AccountID: w.st.AccountID, AmountCents: chk.AmountCents}).Get(ctx, &res)
-		if err != nil {
-			// The provider stayed unreachable through every activity retry,
-			// or there is no card: a failure for a human to look at.
+		if err != nil && (!safe || isApplicationError(err, activities.ErrTypeNoCard)) {
+			// No card (nothing was sent), or a run from before unknown
+			// outcomes were reconciled: a failure for a human to look at.
 			w.record(ctx, attemptID, chk.AmountCents, activities.ChargeResult{Outcome: "error", Message: errorMessage(err)})
 			return w.fail(ctx, AutoTopUpFailed, activities.NoticeDeclined, errorMessage(err), false, try == 1)
+		}
+		if err != nil {
+			// Every try failed: the provider may have taken the charge with
+			// the answer lost. That is not a decline; ask the provider.
+			w.st.LastError = "charge " + attemptID + " did not answer: " + errorMessage(err)
+			r, err := w.reconcile(ctx, attemptID)
+			if err != nil {
+				return err
+			}
+			if !r.Known {
+				w.record(ctx, attemptID, chk.AmountCents, activities.ChargeResult{Outcome: activities.DeclineNotCharged, DeclineCode: activities.DeclineNotCharged})
+				return w.fail(ctx, AutoTopUpFailed, activities.NoticeNotCharged, "the payment provider did not answer; nothing was charged", false, try == 1)
+			}
+			res = r.Result
 		}
 		w.record(ctx, attemptID, chk.AmountCents, res)
 		switch res.Outcome {
@@ -94,6 +107,99 @@ func (w *autoTopUp) topUpIfBelow(ctx workflow.Context) error {
 		}
 		backoff *= 2
 	}
+}
+
+// check reads the settings and balance and says whether to charge now:
+// auto top-up on with a card, the wallet below its threshold, the day's cap
+// not reached. When it says no, it has settled the state with the reason.
+// In safe runs, attempts whose outcome was never heard are reconciled
+// first, and the check runs again on what they turned out to be.
+func (w *autoTopUp) check(ctx workflow.Context, safe bool) (activities.AutoTopUpCheck, bool, error) {
+	var a *activities.Activities
+	for {
+		var chk activities.AutoTopUpCheck
+		w.st.Events++
+		if err := workflow.ExecuteActivity(w.activityCtx(ctx), a.CheckAutoTopUp, w.st.AccountID).Get(ctx, &chk); err != nil {
+			// The database stayed unreachable through the activity's
+			// retries: skip this round rather than fail the workflow; the
+			// next debit (or retry) checks again.
+			w.st.LastError = "balance check failed: " + errorMessage(err)
+			return chk, false, w.settle(ctx, AutoTopUpIdle, "balance check failed; the next debit checks again")
+		}
+		if safe && len(chk.Unsettled) > 0 {
+			if proceed, err := w.settleUnknown(ctx, chk.Unsettled); !proceed || err != nil {
+				return chk, false, err
+			}
+			continue
+		}
+		switch {
+		case !chk.Enabled:
+			return chk, false, w.settle(ctx, AutoTopUpIdle, "auto top-up is off or has no card; nothing to do")
+		case !chk.Below():
+			return chk, false, w.settle(ctx, AutoTopUpIdle, "balance is at or above the threshold; wait for a debit")
+		}
+		w.rollDay(ctx)
+		// The database's count holds across runs (a new execution, a
+		// restart); the run's own covers a check recorded before the
+		// activity counted.
+		count, cents := max(w.st.DayCount, chk.TodayCount), max(w.st.DayCents, chk.TodayCents)
+		if count+1 > chk.DailyMaxCount || cents+chk.AmountCents > chk.DailyMaxCents {
+			return chk, false, w.settle(ctx, AutoTopUpIdle, fmt.Sprintf("daily cap reached (%d top-ups, %d cents today); the next debit after midnight UTC tries again", count, cents))
+		}
+		return chk, true, nil
+	}
+}
+
+// settleUnknown reconciles attempts left "charging" (a run that died
+// mid-charge, an earlier unknown outcome) before anything new is charged: a
+// charge found is credited (or waits for approval), one never made is
+// recorded as such. proceed is false when the workflow now waits for the
+// owner.
+func (w *autoTopUp) settleUnknown(ctx workflow.Context, attemptIDs []string) (proceed bool, err error) {
+	for _, id := range attemptIDs {
+		r, err := w.reconcile(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		if !r.Known {
+			continue
+		}
+		switch r.Result.Outcome {
+		case activities.ChargeSucceeded:
+			if err := w.credit(ctx, id, r.AmountCents, r.Result.PaymentIntentID); err != nil {
+				return false, err
+			}
+		case activities.ChargeNeedsAuthentication:
+			w.st.AuthAttemptID, w.st.AuthPaymentIntentID, w.st.AuthAmountCents, w.st.AuthRound, w.st.AuthConfirmed = id, r.Result.PaymentIntentID, r.AmountCents, 1, 0
+			w.st.AmountCents = r.AmountCents
+			return false, w.fail(ctx, AutoTopUpNeedsAuthentication, activities.NoticeNeedsAuthentication, declineText(r.Result), false, true)
+		}
+	}
+	return true, nil
+}
+
+// reconcile asks the provider what became of an attempt whose answer was
+// lost. It retries until the provider answers: until then nothing else is
+// charged, and the daily cap counts the attempt as spent.
+func (w *autoTopUp) reconcile(ctx workflow.Context, attemptID string) (activities.ReconcileAutoTopUpResult, error) {
+	var a *activities.Activities
+	if err := w.setState(ctx, AutoTopUpUnknown, "ask the payment provider what became of charge "+attemptID+"; nothing else is charged until it answers"); err != nil {
+		return activities.ReconcileAutoTopUpResult{}, err
+	}
+	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: autoTopUpActivityStartToClose,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Minute},
+	})
+	var r activities.ReconcileAutoTopUpResult
+	w.st.Events++
+	err := workflow.ExecuteActivity(rctx, a.ReconcileAutoTopUp, activities.ReconcileAutoTopUpInput{AttemptID: attemptID, AccountID: w.st.AccountID}).Get(ctx, &r)
+	if err != nil {
+		// Only a permanent refusal (the attempt is another account's) ends
+		// here: a person must look; the state stays unknown.
+		w.st.LastError = "could not reconcile " + attemptID + ": " + errorMessage(err)
+		return r, err
+	}
+	return r, nil
 }
 
 // versionAutoTopUpReceipts marks runs that store and mail a receipt after

@@ -17,7 +17,8 @@ import (
 
 // autoTopUpInput is what a signal-with-start gives a new AutoTopUp run.
 func (w *Client) autoTopUpInput(accountID int64) AutoTopUpInput {
-	return AutoTopUpInput{AccountID: accountID, BaseURL: w.o.BaseURL, Cooldown: w.o.AutoTopUpCooldown, FailureWait: w.o.AutoTopUpFailureWait}
+	return AutoTopUpInput{AccountID: accountID, BaseURL: w.o.BaseURL, Cooldown: w.o.AutoTopUpCooldown, FailureWait: w.o.AutoTopUpFailureWait,
+		RetryBackoff: w.o.AutoTopUpRetryBackoff}
 }
 
 // signalWithStartAutoTopUp signals the account's AutoTopUp workflow,

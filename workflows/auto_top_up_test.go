@@ -59,6 +59,17 @@ type wallet struct {
 	receipts     []activities.AutoTopUpReceiptInput
 	receiptErr   error
 	receiptTries int
+	// answersLost makes every charge's every try time out after the
+	// provider took it (taken) or before it reached it (!taken): the
+	// outcome is unknown until reconciled.
+	answersLost, taken bool
+	// unsettled are attempts the database still has "charging" (an earlier
+	// run died mid-charge); reconciled records each reconciliation.
+	unsettled  []activities.ChargeAutoTopUpInput
+	reconciled []string
+	// onCheck runs at each balance check (what changes between tries).
+	onCheck func(n int)
+	checks  int
 }
 
 func newWallet() *wallet {
@@ -75,12 +86,41 @@ func (w *wallet) run(t *testing.T, in workflows.AutoTopUpInput, setup func(env *
 	env.RegisterActivity(&activities.Activities{})
 	var a *activities.Activities
 	env.OnActivity(a.CheckAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, id int64) (activities.AutoTopUpCheck, error) {
-		return activities.AutoTopUpCheck{Enabled: w.enabled, HasCard: true, AvailableCents: w.balance, ThresholdCents: w.threshold,
-			AmountCents: w.amount, DailyMaxCount: w.maxCount, DailyMaxCents: w.maxCents, TodayCount: w.spentToday, TodayCents: int64(w.spentTodayCents)}, nil
+		w.checks++
+		if w.onCheck != nil {
+			w.onCheck(w.checks)
+		}
+		chk := activities.AutoTopUpCheck{Enabled: w.enabled, HasCard: true, AvailableCents: w.balance, ThresholdCents: w.threshold,
+			AmountCents: w.amount, DailyMaxCount: w.maxCount, DailyMaxCents: w.maxCents, TodayCount: w.spentToday, TodayCents: int64(w.spentTodayCents)}
+		for _, u := range w.unsettled {
+			chk.Unsettled = append(chk.Unsettled, u.AttemptID)
+		}
+		return chk, nil
+	})
+	env.OnActivity(a.ReconcileAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ReconcileAutoTopUpInput) (activities.ReconcileAutoTopUpResult, error) {
+		w.reconciled = append(w.reconciled, in.AttemptID)
+		for i, u := range w.unsettled {
+			if u.AttemptID == in.AttemptID {
+				w.unsettled = append(w.unsettled[:i:i], w.unsettled[i+1:]...)
+				w.earlierAttempt = u
+				return activities.ReconcileAutoTopUpResult{Known: true, AmountCents: u.AmountCents,
+					Result: activities.ChargeResult{PaymentIntentID: "pi_" + u.AttemptID, Outcome: activities.ChargeSucceeded}}, nil
+			}
+		}
+		for _, c := range w.charges {
+			if c.AttemptID == in.AttemptID && w.taken {
+				return activities.ReconcileAutoTopUpResult{Known: true, AmountCents: c.AmountCents,
+					Result: activities.ChargeResult{PaymentIntentID: "pi_" + c.AttemptID, Outcome: w.card}}, nil
+			}
+		}
+		return activities.ReconcileAutoTopUpResult{}, nil
 	})
 	env.OnActivity(a.ChargeAutoTopUp, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.ChargeAutoTopUpInput) (activities.ChargeResult, error) {
 		w.charges = append(w.charges, in)
 		w.chargeAt = append(w.chargeAt, env.Now())
+		if w.answersLost {
+			return activities.ChargeResult{}, errors.New("stripe: context deadline exceeded")
+		}
 		out := w.card
 		if len(w.outcomes) > 0 {
 			out, w.outcomes = w.outcomes[0], w.outcomes[1:]
@@ -168,6 +208,18 @@ func (w *wallet) debitAt(env *testsuite.TestWorkflowEnvironment, offset time.Dur
 		w.balance -= cents
 		env.SignalWorkflow(workflows.SignalAutoTopUpDebit, nil)
 	}, offset)
+}
+
+// attempts are the distinct charges made (an activity retry is the same
+// attempt).
+func (w *wallet) attempts() []string {
+	var ids []string
+	for _, c := range w.charges {
+		if len(ids) == 0 || ids[len(ids)-1] != c.AttemptID {
+			ids = append(ids, c.AttemptID)
+		}
+	}
+	return ids
 }
 
 func (w *wallet) totalCredited() int64 {
@@ -431,5 +483,124 @@ func TestAutoTopUp_ContinuesAsNewCarryingItsState(t *testing.T) {
 	}
 	if res.State.ContinuedAsNew != 1 || res.State.TotalCredited != c.TotalCredited+2000 {
 		t.Fatalf("second run's state %+v", res.State)
+	}
+}
+
+// Soft-decline retries are new decisions: turning auto top-up off during
+// the backoff stops them.
+func TestAutoTopUp_DisablingDuringTheBackoffStopsFurtherCharges(t *testing.T) {
+	w := newWallet()
+	w.card = activities.ChargeSoftDecline
+	w.onCheck = func(n int) { w.enabled = n == 1 } // off before the first retry
+	_, err := w.run(t, workflows.AutoTopUpInput{}, func(env *testsuite.TestWorkflowEnvironment) { w.debitAt(env, 0, 0) })
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 1 {
+		t.Fatalf("%d charges, want the first only: auto top-up was turned off during the backoff", len(w.charges))
+	}
+}
+
+// A manual top-up during the backoff lifts the balance: no retry.
+func TestAutoTopUp_AManualTopUpDuringTheBackoffStopsFurtherCharges(t *testing.T) {
+	w := newWallet()
+	w.card = activities.ChargeSoftDecline
+	_, err := w.run(t, workflows.AutoTopUpInput{RetryBackoff: time.Hour}, func(env *testsuite.TestWorkflowEnvironment) {
+		w.debitAt(env, 0, 0)
+		env.RegisterDelayedCallback(func() { w.balance += 2000 }, 20*time.Minute)
+	})
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 1 {
+		t.Fatalf("%d charges, want the first only: the owner topped up by hand during the backoff", len(w.charges))
+	}
+}
+
+// The daily cap holds across retries: a charge made meanwhile (approved
+// on-session, or by another run) that reaches the cap stops the retry.
+func TestAutoTopUp_TheDailyCapHoldsAcrossRetries(t *testing.T) {
+	w := newWallet()
+	w.card, w.maxCount = activities.ChargeSoftDecline, 1
+	w.onCheck = func(n int) {
+		if n > 1 {
+			w.spentToday, w.spentTodayCents = 1, 2000
+		}
+	}
+	_, err := w.run(t, workflows.AutoTopUpInput{}, func(env *testsuite.TestWorkflowEnvironment) { w.debitAt(env, 0, 0) })
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.charges) != 1 {
+		t.Fatalf("%d charges, want one: the day's cap was reached before the retry", len(w.charges))
+	}
+}
+
+// The backoff between soft-decline retries is the input's, doubling.
+func TestAutoTopUp_RetryBackoffIsConfigurableAndDoubles(t *testing.T) {
+	w := newWallet()
+	w.outcomes = []activities.ChargeOutcome{activities.ChargeSoftDecline, activities.ChargeSoftDecline, activities.ChargeSucceeded}
+	_, err := w.run(t, workflows.AutoTopUpInput{RetryBackoff: 10 * time.Minute}, func(env *testsuite.TestWorkflowEnvironment) { w.debitAt(env, 0, 0) })
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.chargeAt) != 3 || w.chargeAt[1].Sub(w.chargeAt[0]) != 10*time.Minute || w.chargeAt[2].Sub(w.chargeAt[1]) != 20*time.Minute {
+		t.Fatalf("charges at %v, want 10 then 20 minutes apart", w.chargeAt)
+	}
+}
+
+// Every try of a charge timed out after Stripe took it: the outcome is
+// unknown, not a decline. The workflow asks Stripe, credits what it finds,
+// charges nothing more and tells the owner nothing false.
+func TestAutoTopUp_AChargeWhoseAnswersWereLostIsReconciledNotChargedAgain(t *testing.T) {
+	w := newWallet()
+	w.answersLost, w.taken = true, true
+	res, err := w.run(t, workflows.AutoTopUpInput{}, func(env *testsuite.TestWorkflowEnvironment) { w.debitAt(env, 0, 0) })
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.attempts()) != 1 || len(w.reconciled) != 1 || w.reconciled[0] != w.attempts()[0] {
+		t.Fatalf("attempts %v, reconciled %v; want one attempt, reconciled once", w.attempts(), w.reconciled)
+	}
+	if w.totalCredited() != 2000 || res.State.State != workflows.AutoTopUpSucceeded {
+		t.Fatalf("credited %d, state %q; want the found charge credited", w.totalCredited(), res.State.State)
+	}
+	if len(w.notices) != 0 {
+		t.Fatalf("notices %+v, want none for a charge that went through", w.notices)
+	}
+}
+
+// Reconciled and not found: nothing was charged. The owner is told that,
+// never "declined".
+func TestAutoTopUp_AnUnknownChargeThatNeverHappenedIsNotCalledADecline(t *testing.T) {
+	w := newWallet()
+	w.answersLost = true
+	res, err := w.run(t, workflows.AutoTopUpInput{FailureWait: time.Hour}, func(env *testsuite.TestWorkflowEnvironment) { w.debitAt(env, 0, 0) })
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.attempts()) != 1 || w.totalCredited() != 0 || res.State.State != workflows.AutoTopUpFailed {
+		t.Fatalf("attempts %v, credited %d, state %q", w.attempts(), w.totalCredited(), res.State.State)
+	}
+	if len(w.notices) != 1 || w.notices[0].Notice != activities.NoticeNotCharged {
+		t.Fatalf("notices %+v, want one not-charged notice", w.notices)
+	}
+}
+
+// An attempt an earlier run left "charging" is reconciled before anything
+// new is charged: here Stripe had taken it, so it is credited and no new
+// charge follows.
+func TestAutoTopUp_AnAttemptLeftChargingIsReconciledBeforeAnyNewCharge(t *testing.T) {
+	w := newWallet()
+	w.unsettled = []activities.ChargeAutoTopUpInput{{AttemptID: "auto-top-up-42-oldrun-1", AccountID: testAccount, AmountCents: 2000}}
+	_, err := w.run(t, workflows.AutoTopUpInput{}, func(env *testsuite.TestWorkflowEnvironment) { w.debitAt(env, 0, 0) })
+	if err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if len(w.reconciled) != 1 || len(w.charges) != 0 {
+		t.Fatalf("reconciled %v, charges %+v; want the old attempt reconciled and no new charge", w.reconciled, w.charges)
+	}
+	if w.credits["pi_auto-top-up-42-oldrun-1"] != 2000 {
+		t.Fatalf("credits %v, want the old attempt's payment credited", w.credits)
 	}
 }

@@ -35,6 +35,8 @@ type ClientOptions struct {
 	BaseURL string
 	// AutoTopUpFailureWait is AUTO_TOPUP_FAILURE_WAIT.
 	AutoTopUpFailureWait time.Duration
+	// AutoTopUpRetryBackoff is AUTO_TOPUP_RETRY_BACKOFF.
+	AutoTopUpRetryBackoff time.Duration
 	// AutoTopUpCooldown, when set, overrides the workflow's default for a
 	// newly started AutoTopUp (tests shorten it).
 	AutoTopUpCooldown time.Duration
@@ -42,7 +44,8 @@ type ClientOptions struct {
 
 // OptionsFrom is the ClientOptions of a deployment's configuration.
 func OptionsFrom(cfg config.Config) ClientOptions {
-	return ClientOptions{TaskQueue: cfg.TemporalTaskQueue, BaseURL: cfg.PublicBaseURL, AutoTopUpFailureWait: cfg.AutoTopUpFailureWait}
+	return ClientOptions{TaskQueue: cfg.TemporalTaskQueue, BaseURL: cfg.PublicBaseURL, AutoTopUpFailureWait: cfg.AutoTopUpFailureWait,
+		AutoTopUpRetryBackoff: cfg.AutoTopUpRetryBackoff}
 }
 
 // NewClient wraps a Temporal client. c may be nil (a process or test with

@@ -29,6 +29,7 @@ func TestLedgerAdjust_ADebitBelowTheThresholdStartsAutoTopUp(t *testing.T) {
 	t.Setenv("TEMPORAL_ADDRESS", tmp.HostPort)
 	t.Setenv("TEMPORAL_TASK_QUEUE", "autotopup-trigger-test") // no worker: the test only sees the start
 	t.Setenv("AUTO_TOPUP_FAILURE_WAIT", "48h")
+	t.Setenv("AUTO_TOPUP_RETRY_BACKOFF", "15m")
 	if _, err := mobayilo(t, "users", "create", "--email", "ana@example.test"); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func TestLedgerAdjust_ADebitBelowTheThresholdStartsAutoTopUp(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in); err != nil {
 		t.Fatal(err)
 	}
-	if in.FailureWait != 48*time.Hour || in.AccountID != ana.AccountID {
-		t.Fatalf("started with %+v; want FailureWait 48h from AUTO_TOPUP_FAILURE_WAIT", in)
+	if in.FailureWait != 48*time.Hour || in.RetryBackoff != 15*time.Minute || in.AccountID != ana.AccountID {
+		t.Fatalf("started with %+v; want FailureWait 48h from AUTO_TOPUP_FAILURE_WAIT and RetryBackoff 15m from AUTO_TOPUP_RETRY_BACKOFF", in)
 	}
 }

@@ -242,6 +242,18 @@ func (s *Service) SpentSince(ctx context.Context, accountID int64, since time.Ti
 	return int(row.N), row.Cents, nil
 }
 
+// ChargingAttempts are the account's attempts still "charging": sent to
+// the provider (or about to be) with the outcome never recorded, oldest
+// first.
+func (s *Service) ChargingAttempts(ctx context.Context, accountID int64) ([]models.AutoTopUpAttempt, error) {
+	var as []models.AutoTopUpAttempt
+	err := s.db.WithContext(ctx).Where("account_id = ? AND status = ?", accountID, models.AttemptCharging).Order("id").Find(&as).Error
+	if err != nil {
+		return nil, fmt.Errorf("autotopup: attempts of account %d still charging: %w", accountID, err)
+	}
+	return as, nil
+}
+
 // CreditKey is the ledger idempotency key of an auto top-up: one credit per
 // PaymentIntent, whatever retries happen.
 func CreditKey(paymentIntentID string) string { return "auto_topup:" + paymentIntentID }

@@ -295,6 +295,7 @@ func TestAutoTopUp_ASecondExecutionOnTheSameDayRespectsTheDailyCap(t *testing.T)
 	if n := credits(); n != 1 {
 		t.Fatalf("%d auto top-ups today with a daily cap of 1", n)
 	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, tc, wfID, ""), "auto-top-up-capped-in-a-second-execution")
 	if as, _ := svc.Attempts(ctx, ana.AccountID, 10); len(as) != 1 {
 		t.Fatalf("attempts %+v, want the first charge only", as)
 	}

@@ -103,6 +103,9 @@ type Config struct {
 	// AutoTopUpFailureWait is how long a failed auto top-up waits for an
 	// operator's retry or a new card before its workflow closes.
 	AutoTopUpFailureWait time.Duration `env:"AUTO_TOPUP_FAILURE_WAIT" envDefault:"168h"`
+	// AutoTopUpRetryBackoff is the wait before the first retry of a soft
+	// decline; it doubles for each further retry.
+	AutoTopUpRetryBackoff time.Duration `env:"AUTO_TOPUP_RETRY_BACKOFF" envDefault:"1h"`
 
 	// MaxCallMinutes bounds one call: its hold covers at most this many
 	// minutes, and a hold older than that (plus StaleHoldMargin) is reported
@@ -206,6 +209,9 @@ func (c Config) validate() error {
 	}
 	if c.DeviceCodeLifetime < time.Second || c.DeviceCodeLifetime > time.Hour || c.DeviceCodeLifetime%time.Second != 0 {
 		bad("DEVICE_CODE_LIFETIME", fmt.Sprintf("must be whole seconds between 1s and 1h, got %s", c.DeviceCodeLifetime))
+	}
+	if c.AutoTopUpRetryBackoff < time.Minute || c.AutoTopUpRetryBackoff > 24*time.Hour {
+		bad("AUTO_TOPUP_RETRY_BACKOFF", fmt.Sprintf("must be between 1m and 24h, got %s", c.AutoTopUpRetryBackoff))
 	}
 	if c.MaxCallMinutes < 1 || c.MaxCallMinutes > 1440 {
 		bad("MAX_CALL_MINUTES", fmt.Sprintf("must be between 1 and 1440 (a day), got %d", c.MaxCallMinutes))

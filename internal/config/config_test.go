@@ -19,6 +19,9 @@ func TestLoad_DefaultsNeedNothingSet(t *testing.T) {
 	if c.Sandbox || c.EffectiveTwilioAuthToken() != "" || c.EffectiveStripeWebhookSecret() != "" {
 		t.Fatal("sandbox mode must be chosen, and outside it no dev default secret is in effect")
 	}
+	if c.AutoTopUpRetryBackoff != time.Hour {
+		t.Fatalf("auto top-up retry backoff default = %s, want 1h", c.AutoTopUpRetryBackoff)
+	}
 	if c.AutoTopUpFailureWait != 7*24*time.Hour {
 		t.Fatalf("auto top-up failure wait default = %s, want 7 days", c.AutoTopUpFailureWait)
 	}
@@ -171,6 +174,7 @@ func TestLoad_BadValuesNameTheVariable(t *testing.T) {
 		"AUTO_TOPUP_FAILURE_WAIT":  {"AUTO_TOPUP_FAILURE_WAIT": "10m"},
 		"AUTO_TOPUP_FAILURE_WAIT ": {"AUTO_TOPUP_FAILURE_WAIT": "1000h"},
 		"MAX_CALL_MINUTES":         {"MAX_CALL_MINUTES": "0"},
+		"AUTO_TOPUP_RETRY_BACKOFF": {"AUTO_TOPUP_RETRY_BACKOFF": "10s"},
 		"MAX_CALL_MINUTES ":        {"MAX_CALL_MINUTES": "2000"},
 		"FIRST_TOPUP_MAX_CENTS":    {"FIRST_TOPUP_MAX_CENTS": "9999"},
 		"FIRST_TOPUP_MAX_CENTS ":   {"FIRST_TOPUP_MAX_CENTS": "100001"},

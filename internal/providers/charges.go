@@ -133,8 +133,70 @@ const (
 	SandboxCardAuthenticationRequire = "pm_card_authenticationRequired"
 )
 
-// ChargeSaved in the sandbox behaves like Stripe's test payment methods.
-func (sandboxPayments) ChargeSaved(_ context.Context, in ChargeParams) (ChargeResult, error) {
+// ChargeSaved in the sandbox behaves like Stripe's test payment methods,
+// and remembers each charge for FindCharge.
+func (s sandboxPayments) ChargeSaved(ctx context.Context, in ChargeParams) (ChargeResult, error) {
+	res, err := sandboxCharge(in)
+	if err == nil && s.charges != nil {
+		s.charges.Store(in.AttemptID, res)
+	}
+	return res, err
+}
+
+// FindCharge in the sandbox finds the charges this process made.
+func (s sandboxPayments) FindCharge(_ context.Context, attemptID string) (ChargeResult, bool, error) {
+	if s.charges == nil {
+		return ChargeResult{}, false, nil
+	}
+	v, ok := s.charges.Load(attemptID)
+	if !ok {
+		return ChargeResult{}, false, nil
+	}
+	return v.(ChargeResult), true, nil
+}
+
+// FindCharge searches Stripe for the PaymentIntent an attempt created
+// (metadata attempt_id), for a charge whose answer was lost. Stripe's
+// search trails writes by up to a minute, so not found is not proof that
+// nothing was charged: the caller replays the idempotent request while the
+// key is alive. A PaymentIntent still processing is ErrPaymentProcessing.
+func (p *stripePayments) FindCharge(ctx context.Context, attemptID string) (ChargeResult, bool, error) {
+	params := &stripe.PaymentIntentSearchParams{}
+	params.Query = fmt.Sprintf("metadata['attempt_id']:'%s'", strings.ReplaceAll(attemptID, "'", ""))
+	params.Context = ctx
+	it := p.api.PaymentIntents.Search(params)
+	for it.Next() {
+		pi := it.PaymentIntent()
+		if pi.Metadata["attempt_id"] != attemptID {
+			continue
+		}
+		res := ChargeResult{PaymentIntentID: pi.ID}
+		switch pi.Status {
+		case stripe.PaymentIntentStatusSucceeded:
+			res.Outcome = ChargeSucceeded
+		case stripe.PaymentIntentStatusRequiresAction, stripe.PaymentIntentStatusRequiresConfirmation:
+			res.Outcome = ChargeNeedsAuthentication
+		case stripe.PaymentIntentStatusProcessing:
+			return ChargeResult{}, false, fmt.Errorf("%w: %s", ErrPaymentProcessing, pi.ID)
+		default: // requires_payment_method after a decline, or canceled
+			res.Outcome, res.DeclineCode = ChargeSoftDecline, string(pi.Status)
+			if e := pi.LastPaymentError; e != nil {
+				res.Outcome, res.DeclineCode, res.Message = ClassifyDecline(string(e.Code), string(e.DeclineCode)), string(e.DeclineCode), e.Msg
+				if res.DeclineCode == "" {
+					res.DeclineCode = string(e.Code)
+				}
+			}
+		}
+		return res, true, nil
+	}
+	if err := it.Err(); err != nil {
+		return ChargeResult{}, false, fmt.Errorf("stripe: search the charge of attempt %s: %w", attemptID, err)
+	}
+	return ChargeResult{}, false, nil
+}
+
+// sandboxCharge is what Stripe's test payment methods answer.
+func sandboxCharge(in ChargeParams) (ChargeResult, error) {
 	id := "pi_sandbox_" + in.AttemptID
 	switch in.PaymentMethodID {
 	case SandboxCardVisa:

@@ -108,3 +108,38 @@ func TestStripePayments_CheckoutAndChargeAgainstStripeMock(t *testing.T) {
 		}
 	}
 }
+
+// Reconciling a charge whose answer was lost searches Stripe by the
+// attempt's metadata: stripe-mock (Stripe's own spec) accepts the request;
+// its fixture PaymentIntent is another attempt's, so nothing is found.
+func TestStripePayments_FindChargeSearchesByAttemptMetadataAgainstStripeMock(t *testing.T) {
+	base := testenv.StripeMock(t)
+	rec := newRecorder()
+	p := newStripePayments("sk_test_123", base, &http.Client{Transport: rec})
+	res, found, err := p.FindCharge(context.Background(), "auto-top-up-7-abc-3")
+	if err != nil || found {
+		t.Fatalf("FindCharge = %+v, %v, %v; want not found (the fixture is not this attempt's)", res, found, err)
+	}
+	reqs := rec.requests()
+	if len(reqs) != 1 || reqs[0].Method != http.MethodGet || reqs[0].URL.Path != "/v1/payment_intents/search" ||
+		reqs[0].URL.Query().Get("query") != "metadata['attempt_id']:'auto-top-up-7-abc-3'" {
+		t.Fatalf("search request %+v", reqs)
+	}
+}
+
+// The sandbox finds exactly the charges it made.
+func TestSandboxFindCharge_FindsTheChargesItMade(t *testing.T) {
+	p := Sandbox(nil).Payments
+	ctx := context.Background()
+	if _, found, err := p.FindCharge(ctx, "at_1"); found || err != nil {
+		t.Fatalf("found a charge never made: %v %v", found, err)
+	}
+	made, err := p.ChargeSaved(ctx, ChargeParams{AttemptID: "at_1", AccountID: 7, PaymentMethodID: SandboxCardVisa, AmountCents: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, found, err := p.FindCharge(ctx, "at_1")
+	if err != nil || !found || got != made {
+		t.Fatalf("FindCharge = %+v, %v, %v; want %+v", got, found, err, made)
+	}
+}

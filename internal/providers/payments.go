@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
@@ -25,6 +26,9 @@ type Payments interface {
 	// ConfirmOnSession confirms an off-session charge's PaymentIntent again
 	// with the payer present, for a bank that wants authentication.
 	ConfirmOnSession(ctx context.Context, in ConfirmParams) (ConfirmResult, error)
+	// FindCharge looks up the charge an attempt made, for reconciling an
+	// outcome nobody heard; found is false when the provider has none (yet).
+	FindCharge(ctx context.Context, attemptID string) (res ChargeResult, found bool, err error)
 	// CancelPayment cancels a PaymentIntent waiting for authentication;
 	// alreadyPaid when it succeeded meanwhile.
 	CancelPayment(ctx context.Context, paymentIntentID, attemptID string) (alreadyPaid bool, err error)
@@ -109,6 +113,9 @@ type sandboxPayments struct {
 	// deliver sends the webhooks Stripe would send; operations that cause
 	// webhooks (checkout, charges) use it.
 	deliver *SandboxWebhooks
+	// charges remembers the off-session charges made, by attempt id, as
+	// Stripe's search would find them (in this process only).
+	charges *sync.Map
 }
 
 func (sandboxPayments) EnsureCustomer(_ context.Context, in CustomerParams) (string, error) {

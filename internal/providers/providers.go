@@ -6,6 +6,7 @@ package providers
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/mobayilo/mobayilo/internal/config"
 )
@@ -32,7 +33,7 @@ type Providers struct {
 // tests.
 func Sandbox(deliver *SandboxWebhooks) Providers {
 	return Providers{
-		Payments:   sandboxPayments{deliver: deliver},
+		Payments:   sandboxPayments{deliver: deliver, charges: &sync.Map{}},
 		Telephony:  sandboxTelephony{deliver: deliver},
 		TwilioMode: ModeSandbox,
 		StripeMode: ModeSandbox,
