@@ -394,6 +394,16 @@ func (w *autoTopUp) awaitFix(ctx workflow.Context) (res AutoTopUpResult, done bo
 						continue
 					}
 				}
+				// Never close with a payment event pending: one that arrived
+				// meanwhile is credited, and then this is no failure.
+				if w.queuePayments() {
+					if err := w.takePayments(ctx); err != nil {
+						return AutoTopUpResult{}, true, err
+					}
+					if w.st.State != AutoTopUpFailed && w.st.State != AutoTopUpNeedsAuthentication {
+						return AutoTopUpResult{}, false, nil
+					}
+				}
 				w.st.NextAction = "closed: no retry or new card arrived in time; the next debit starts afresh"
 				return AutoTopUpResult{State: w.st, Reason: "failure_wait_expired"}, true, nil
 			}
