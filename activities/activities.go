@@ -41,6 +41,11 @@ type Activities struct {
 	// (card_setup.go); it saves the card through SavedCards.
 	CardSetups    CardSetups
 	SetupPayments SetupPayments
+	// Calls, Telephony and DebitHook run the Call workflow (ledger.go,
+	// twilio.go).
+	Calls     Calls
+	Telephony Telephony
+	DebitHook DebitHook
 	// Clock is the activities' time (the daily cap's day); nil is the
 	// system clock.
 	Clock func() time.Time

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mobayilo/mobayilo/internal/calls"
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/models"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -247,4 +249,97 @@ func (a *Activities) CheckAutoTopUp(ctx context.Context, accountID int64) (AutoT
 		chk.Unsettled = append(chk.Unsettled, at.AttemptID)
 	}
 	return chk, nil
+}
+
+// Calls is what the Call activities need of the calling service.
+type Calls interface {
+	Get(ctx context.Context, callID string) (models.Call, error)
+	Open(ctx context.Context, p calls.Plan) (models.Call, error)
+	Settle(ctx context.Context, st calls.Settlement) (calls.Bill, error)
+}
+
+// DebitHook is the ledger threshold hook every debit calls (auto top-up).
+type DebitHook interface {
+	AfterDebit(ctx context.Context, res ledger.Result) (bool, error)
+}
+
+// OpenCallInput is a planned call, as the Call workflow's input has it.
+type OpenCallInput struct {
+	CallID              string
+	AccountID           int64
+	UserID              int64
+	Seat                bool
+	Identity            string
+	To                  string
+	ToNational          string
+	ToCountry           string
+	CallerID            string
+	PricePerMinuteCents int64
+	MaxMinutes          int64
+}
+
+// OpenCallResult is what the call's hold covers.
+type OpenCallResult struct {
+	MaxMinutes int64
+	HoldCents  int64
+	ExpiresAt  time.Time
+}
+
+// ErrTypeCallRefused marks an authorisation the balance no longer covers
+// (another call took it meanwhile) or the account refuses.
+const ErrTypeCallRefused = "CallRefused"
+
+// OpenCall places the call's hold and stores it as authorised (the Call
+// workflow's authorize update runs it as a local activity, so the API's
+// answer waits for no task queue). A refusal is not retried.
+func (a *Activities) OpenCall(ctx context.Context, in OpenCallInput) (OpenCallResult, error) {
+	c, err := a.Calls.Open(ctx, calls.Plan{CallID: in.CallID,
+		Caller: calls.Caller{UserID: in.UserID, AccountID: in.AccountID, Seat: in.Seat},
+		To:     rates.Number{E164: in.To, National: in.ToNational, Region: in.ToCountry}, PricePerMinuteCents: in.PricePerMinuteCents,
+		CallerID: in.CallerID, MaxMinutes: in.MaxMinutes})
+	if errors.Is(err, ledger.ErrInsufficientFunds) || errors.Is(err, ledger.ErrAccountDisabled) {
+		return OpenCallResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCallRefused, err)
+	}
+	if err != nil {
+		return OpenCallResult{}, err
+	}
+	return OpenCallResult{MaxMinutes: c.MaxMinutes, HoldCents: c.MaxMinutes * c.PricePerMinuteCents, ExpiresAt: c.ExpiresAt}, nil
+}
+
+// SettleCallInput is a call's end as its workflow decided it.
+type SettleCallInput struct {
+	CallID          string
+	Status          string
+	DurationSeconds int64
+}
+
+// SettleCallResult is the call's bill.
+type SettleCallResult struct {
+	DurationSeconds   int64
+	BilledMinutes     int64
+	CostCents         int64
+	BalanceAfterCents int64
+}
+
+// SettleCall bills the call once (key call:<id>): captures ceil(duration/60)
+// × price from its hold and releases the rest, records the call's end, and
+// runs the ledger threshold hook so auto top-up follows the charge. A
+// retry returns the first bill.
+func (a *Activities) SettleCall(ctx context.Context, in SettleCallInput) (SettleCallResult, error) {
+	b, err := a.Calls.Settle(ctx, calls.Settlement{CallID: in.CallID, Status: models.CallStatus(in.Status), DurationSeconds: in.DurationSeconds,
+		Actor: "system:call"})
+	if err != nil {
+		return SettleCallResult{}, err
+	}
+	if b.Charge.Entry.ID != 0 && !b.Charge.Replayed && a.DebitHook != nil {
+		if _, err := a.DebitHook.AfterDebit(ctx, b.Charge); err != nil {
+			// The charge stands; the next debit triggers auto top-up again.
+			activity.GetLogger(ctx).Warn("auto top-up hook after a call charge failed", "call_id", in.CallID, "error", err.Error())
+		}
+	}
+	duration := in.DurationSeconds
+	if models.CallStatus(in.Status) != models.CallCompleted {
+		duration = 0
+	}
+	return SettleCallResult{DurationSeconds: duration, BilledMinutes: b.BilledMinutes, CostCents: b.CostCents, BalanceAfterCents: b.BalanceAfterCents}, nil
 }

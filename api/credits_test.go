@@ -55,6 +55,8 @@ type creditsServer struct {
 	mailbox  *mail.Mailbox
 	// noRedirect is a client that shows redirects instead of following.
 	noRedirect *http.Client
+	// prov are the worker's and the API's providers (one sandbox carrier).
+	prov providers.Providers
 }
 
 // newCreditsServer builds the server; adjust, when given, may swap the
@@ -80,10 +82,12 @@ func newCreditsServer(t *testing.T, db *gorm.DB, adjust ...func(config.Config, *
 		t.Fatal(err)
 	}
 	s.cfg = cfg
-	acts, err := mworker.NewActivities(cfg, db, s.mailbox)
+	prov, err := mworker.NewProviders(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.prov = prov
+	acts := mworker.NewActivities(cfg, db, s.mailbox, prov, workflows.NewClient(tc, workflows.OptionsFrom(cfg)))
 	for _, f := range adjust {
 		f(cfg, acts)
 	}
@@ -97,7 +101,7 @@ func newCreditsServer(t *testing.T, db *gorm.DB, adjust ...func(config.Config, *
 		t.Fatal(err)
 	}
 	s.Config.Handler = api.New(deps(cfg, db, api.Deps{Temporal: tc,
-		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led}))
+		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led, Telephony: prov.Telephony, Carrier: prov.Carrier}))
 	return s
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/calls"
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
@@ -58,6 +59,16 @@ func statusFor(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "unknown_test_card"
 	case errors.Is(err, workflows.ErrNotRunning):
 		return http.StatusNotFound, "not_running"
+	case errors.Is(err, calls.ErrDestinationBlocked):
+		return http.StatusForbidden, "destination_blocked"
+	case errors.Is(err, calls.ErrSeatCapReached):
+		return http.StatusForbidden, "seat_cap_reached"
+	case errors.Is(err, calls.ErrNoRate):
+		return http.StatusBadRequest, "not_dialable"
+	case errors.Is(err, calls.ErrCallNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, workflows.ErrCallRefused):
+		return http.StatusPaymentRequired, "insufficient_funds"
 	case errors.Is(err, workflows.ErrBadEvent):
 		return http.StatusBadRequest, "bad_payload"
 	case errors.Is(err, workflows.ErrUnavailable):

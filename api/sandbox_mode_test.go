@@ -19,7 +19,9 @@ import (
 // liveSettings is a deployment with every live provider setting and the
 // sandbox off.
 var liveSettings = map[string]string{"MOBAYILO_SANDBOX": "false", "STRIPE_SECRET_KEY": "sk_test_live_like", "STRIPE_WEBHOOK_SECRET": "whsec_live_secret",
-	"TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000", "TWILIO_AUTH_TOKEN": "live_twilio_token"}
+	"TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000", "TWILIO_AUTH_TOKEN": "live_twilio_token",
+	"TWILIO_API_KEY": "SK00000000000000000000000000000001", "TWILIO_API_SECRET": "live_key_secret", "TWILIO_TWIML_APP_SID": "AP00000000000000000000000000000001",
+	"DEFAULT_CALLER_ID": "+14155550199"}
 
 func getPage(t *testing.T, u string) (int, string) {
 	t.Helper()

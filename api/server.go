@@ -16,11 +16,13 @@ import (
 
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/calls"
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/ratelimit"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/web"
@@ -39,6 +41,11 @@ type Deps struct {
 	Ledger     *ledger.Service
 	Credits    *credits.Service
 	AutoTopUps *autotopup.Service
+	Calls      *calls.Service
+	// Telephony signs voice tokens; Carrier, in sandbox telephony, is the
+	// simulated network the sandbox dialer calls through (nil when live).
+	Telephony providers.Telephony
+	Carrier   *providers.SandboxCarrier
 	// Limits counts rate limits in the shared database.
 	Limits *ratelimit.Limits
 	// PingDB checks the database for /readyz.
@@ -78,8 +85,10 @@ func New(d Deps) *gin.Engine {
 
 	hooks := apiGroup.Group("/webhooks")
 	hooks.POST("/stripe", h.stripeWebhook)
-	hooks.POST("/twilio/status", h.twilioWebhook)
-	hooks.POST("/twilio/voice", h.twilioWebhook)
+	twilio := hooks.Group("/twilio", h.twilioSigned())
+	twilio.POST("/voice", h.voiceWebhook)
+	twilio.POST("/status", h.callStatusWebhook)
+	twilio.POST("/dial-action", h.dialActionWebhook)
 
 	// Everything below is for browsers and the CLI: sessions resolve first,
 	// then cross-site form posts are refused.
@@ -94,6 +103,8 @@ func New(d Deps) *gin.Engine {
 	h.registerAdmin(site)
 	h.registerAutoTopUp(site)
 	h.registerAutoTopUpApprove(site)
+	h.registerCalls(site)
+	h.registerSandboxCarrier(site)
 	r.NoRoute(h.loadSession(), web.NotFound(d.Pages))
 	r.NoMethod(func(c *gin.Context) {
 		abortWithError(c, &requestError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",

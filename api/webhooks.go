@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,28 +20,23 @@ const maxWebhookBody = 1 << 20
 // well within the providers' own request timeouts.
 const webhookDeliverTimeout = 10 * time.Second
 
-// twilioWebhook verifies X-Twilio-Signature against PUBLIC_BASE_URL plus the
-// request path and query, which is the URL Twilio signed.
-func (h *handlers) twilioWebhook(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody)
-	if err := c.Request.ParseForm(); err != nil {
-		abortWithError(c, fmt.Errorf("%w: form unreadable: %v", providers.ErrBadPayload, err))
-		return
-	}
-	fullURL := h.d.Config.PublicBaseURL + c.Request.URL.RequestURI()
-	if err := providers.VerifyTwilio(h.d.Config.EffectiveTwilioAuthToken(), fullURL, c.Request.PostForm, c.GetHeader("X-Twilio-Signature")); err != nil {
-		slog.Warn("twilio webhook refused", "reason", err.Error(), "path", c.Request.URL.Path, "request_id", c.GetString(requestIDKey))
-		if !errors.Is(err, providers.ErrBadSignature) {
-			err = fmt.Errorf("%w: %v", providers.ErrBadSignature, err)
+// twilioSigned verifies X-Twilio-Signature against PUBLIC_BASE_URL plus
+// the request path and query, which is the URL Twilio signed, before
+// anything else: a missing or wrong signature is 403 and nothing is read
+// or written.
+func (h *handlers) twilioSigned() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody)
+		if err := c.Request.ParseForm(); err != nil {
+			abortWithError(c, fmt.Errorf("%w: form unreadable: %v", providers.ErrBadPayload, err))
+			return
 		}
-		abortWithError(c, err)
-		return
+		fullURL := h.d.Config.PublicBaseURL + c.Request.URL.RequestURI()
+		if err := providers.VerifyTwilio(h.d.Config.EffectiveTwilioAuthToken(), fullURL, c.Request.PostForm, c.GetHeader("X-Twilio-Signature")); err != nil {
+			slog.Warn("twilio webhook refused", "reason", err.Error(), "path", c.Request.URL.Path, "request_id", c.GetString(requestIDKey))
+			abortWithError(c, &requestError{status: http.StatusForbidden, code: "bad_signature", message: err.Error()})
+			return
+		}
+		c.Next()
 	}
-	slog.Info("twilio webhook acknowledged", "path", c.Request.URL.Path, "call_sid", c.Request.PostForm.Get("CallSid"), "handled", false)
-	if c.FullPath() == "/api/webhooks/twilio/voice" {
-		// Calling arrives with the Call workflow; until then refuse politely.
-		c.Data(http.StatusOK, "application/xml", []byte(`<?xml version="1.0" encoding="UTF-8"?><Response><Say>Calling is not available yet.</Say><Hangup/></Response>`))
-		return
-	}
-	c.Status(http.StatusNoContent)
 }

@@ -57,8 +57,11 @@ type User struct {
 	DisabledBy   string `gorm:"not null;default:''"`
 	LastSignInAt *time.Time
 	SignInCount  int64 `gorm:"not null;default:0"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// DailySpendCapCents is a company seat's optional daily spend cap,
+	// set by the company admin; nil means none.
+	DailySpendCapCents *int64
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // EntryKind classifies a ledger entry.

@@ -1,29 +1,30 @@
 package worker
 
 import (
+	"context"
+	"time"
+
 	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/calls"
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
+	"github.com/mobayilo/mobayilo/internal/rates"
+	"github.com/mobayilo/mobayilo/workflows"
 )
 
 // NewActivities builds the worker's one Activities struct from the real
-// services on db: the ledger, the stores, the mailer and the providers
-// that cfg selects (live, or the sandbox delivering signed webhooks to
-// PUBLIC_BASE_URL when sandbox mode was chosen). Errors:
-// providers.ErrNoSandbox.
-func NewActivities(cfg config.Config, db *gorm.DB, mailer mail.Sender) (*activities.Activities, error) {
-	prov, err := NewProviders(cfg)
-	if err != nil {
-		return nil, err
-	}
+// services on db: the ledger, the stores, the mailer, the providers (one
+// set per process: NewProviders) and the workflow client the ledger
+// threshold hook signals auto top-up through.
+func NewActivities(cfg config.Config, db *gorm.DB, mailer mail.Sender, prov providers.Providers, wf *workflows.Client) *activities.Activities {
 	led := ledger.New(db).WithStaleHoldAge(cfg.StaleHoldAge())
 	autoTopUps := autotopup.New(db, led)
 	pay := prov.Payments
@@ -36,11 +37,28 @@ func NewActivities(cfg config.Config, db *gorm.DB, mailer mail.Sender) (*activit
 		AutoTopUps: autoTopUps, Charges: pay,
 		// SaveCard: saving a card through Checkout in setup mode.
 		CardSetups: autoTopUps, SetupPayments: pay,
-	}, nil
+		// Call: holds, bills and Twilio's record of a call; every charge
+		// runs the threshold hook.
+		Calls: calls.New(db, led, rates.NewCache(db, 30*time.Second), calls.PolicyFrom(cfg)), Telephony: prov.Telephony,
+		DebitHook: autoTopUpHook{svc: autoTopUps, wf: wf},
+	}
 }
 
-// NewProviders is the one place a process picks its providers from cfg.
-// Errors: providers.ErrNoSandbox.
+// autoTopUpHook is the ledger threshold hook: after a debit, auto top-up.
+type autoTopUpHook struct {
+	svc *autotopup.Service
+	wf  *workflows.Client
+}
+
+func (h autoTopUpHook) AfterDebit(ctx context.Context, res ledger.Result) (bool, error) {
+	return h.svc.AfterDebit(ctx, h.wf, res)
+}
+
+// NewProviders is the one place a process picks its providers from cfg
+// (live, or the sandbox delivering signed webhooks to PUBLIC_BASE_URL when
+// sandbox mode was chosen); a process builds them once and hands the same
+// set to its worker and its API (the sandbox carrier keeps state). Errors:
+// providers.ErrNoSandbox.
 func NewProviders(cfg config.Config) (providers.Providers, error) {
 	hooks := providers.NewSandboxWebhooks(cfg.PublicBaseURL, cfg.EffectiveTwilioAuthToken(), cfg.EffectiveStripeWebhookSecret(), nil)
 	return providers.New(cfg, hooks)

@@ -35,6 +35,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.TopUp, workflow.RegisterOptions{Name: workflows.NameTopUp})
 	r.RegisterWorkflowWithOptions(workflows.CreditLateTopUp, workflow.RegisterOptions{Name: workflows.NameCreditLateTopUp})
 	r.RegisterWorkflowWithOptions(workflows.SaveCard, workflow.RegisterOptions{Name: workflows.NameSaveCard})
+	r.RegisterWorkflowWithOptions(workflows.Call, workflow.RegisterOptions{Name: workflows.NameCall})
 }
 
 // New builds a worker on taskQueue with every workflow and the activities.

@@ -40,6 +40,22 @@ const (
 	UpdateDevicePoll     = "device-poll"
 )
 
+// NameCall is the workflow of one call.
+const NameCall = "Call"
+
+// Call's messages: POST /api/calls starts the workflow with the authorize
+// update, which answers once the hold is placed (update-with-start); the
+// voice webhook and the status callbacks signal the states the workflow
+// acts on (dialing, in progress, final). Ringing is the database's and the
+// dialer's only: each signal is a billed Temporal action.
+const (
+	UpdateCallAuthorize = "authorize"
+	SignalCallStatus    = "status"
+)
+
+// CallWorkflowID is the ID of a call's one Call workflow.
+func CallWorkflowID(callID string) string { return "call/" + callID }
+
 // Custom search attributes. Payment workflows set them so that ops can find
 // a stuck payment in the Temporal UI; `mobayilo worker` and `mobayilo dev`
 // register them at start (see worker.EnsureSearchAttributes).
@@ -47,6 +63,9 @@ var (
 	AttrAccountID    = temporal.NewSearchAttributeKeyKeyword("MobayiloAccountID")
 	AttrPaymentState = temporal.NewSearchAttributeKeyKeyword("MobayiloPaymentState")
 	AttrAmountCents  = temporal.NewSearchAttributeKeyInt64("MobayiloAmountCents")
+	// AttrCallState is a call's state: authorized while it is open, its
+	// final state once it ended.
+	AttrCallState = temporal.NewSearchAttributeKeyKeyword("MobayiloCallState")
 )
 
 // SearchAttributes lists every custom search attribute with its type, for
@@ -55,6 +74,7 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	AttrAccountID.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	AttrPaymentState.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	AttrAmountCents.GetName():  enumspb.INDEXED_VALUE_TYPE_INT,
+	AttrCallState.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // ReconcileLedgerScheduleID names the schedule that runs ReconcileLedger.

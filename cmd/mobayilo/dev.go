@@ -100,7 +100,10 @@ func runDev(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	s := services{cfg: cfg, log: log, db: db, temporal: tc, mailer: mailer, mailbox: mailbox}
+	s, err := newServices(cfg, log, db, tc, mailer, mailbox)
+	if err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

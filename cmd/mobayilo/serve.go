@@ -18,8 +18,10 @@ import (
 	"github.com/mobayilo/mobayilo/internal/app"
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/web"
 	"github.com/mobayilo/mobayilo/worker"
+	"github.com/mobayilo/mobayilo/workflows"
 )
 
 func newAPICmd() *cobra.Command {
@@ -58,6 +60,20 @@ type services struct {
 	// mailbox is the dev mailbox when there is no SMTP; in `mobayilo dev` the
 	// worker fills it and the API shows it.
 	mailbox *mail.Mailbox
+	// prov are the process's one set of providers: the worker and the API
+	// share them (the sandbox carrier keeps the calls it carries).
+	prov providers.Providers
+}
+
+// newServices builds what both halves of a process share once its
+// connections are open.
+func newServices(cfg config.Config, log *slog.Logger, db *gorm.DB, tc client.Client, mailer mail.Sender, mailbox *mail.Mailbox) (services, error) {
+	prov, err := worker.NewProviders(cfg)
+	if err != nil {
+		return services{}, err
+	}
+	log.Info("providers", "twilio", prov.TwilioMode, "stripe", prov.StripeMode)
+	return services{cfg: cfg, log: log, db: db, temporal: tc, mailer: mailer, mailbox: mailbox, prov: prov}, nil
 }
 
 // withServices loads the configuration, logs as JSON, opens the database
@@ -92,7 +108,11 @@ func withServices(ctx context.Context, f func(context.Context, services) error) 
 		// mailbox: links the worker "sends" never reach /dev/mail.
 		log.Warn("SMTP_URL is not set: sign-in emails go to this process's dev mailbox only; set SMTP_URL in production")
 	}
-	return f(ctx, services{cfg: cfg, log: log, db: db, temporal: tc, mailer: mailer, mailbox: mailbox})
+	s, err := newServices(cfg, log, db, tc, mailer, mailbox)
+	if err != nil {
+		return err
+	}
+	return f(ctx, s)
 }
 
 // warnSandbox says at start-up, loudly, that this process runs on the
@@ -113,10 +133,7 @@ func runWorker(ctx context.Context, s services) error {
 	if err := worker.EnsureSchedules(ctx, tc, cfg.TemporalTaskQueue); err != nil {
 		return err
 	}
-	acts, err := worker.NewActivities(cfg, s.db, s.mailer)
-	if err != nil {
-		return err
-	}
+	acts := worker.NewActivities(cfg, s.db, s.mailer, s.prov, workflows.NewClient(tc, workflows.OptionsFrom(cfg)))
 	w := worker.New(tc, cfg.TemporalTaskQueue, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -136,13 +153,9 @@ func serveAPI(ctx context.Context, s services, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
-	prov, err := worker.NewProviders(cfg)
-	if err != nil {
-		return err
-	}
-	log.Info("providers", "twilio", prov.TwilioMode, "stripe", prov.StripeMode)
 	d := app.APIDeps(cfg, db, 30*time.Second)
 	d.Temporal, d.Pages, d.Log, d.Mailbox = s.temporal, pages, log, s.mailbox
+	d.Telephony, d.Carrier = s.prov.Telephony, s.prov.Carrier
 	router := api.New(d)
 	srv := &http.Server{
 		Addr:              net.JoinHostPort("", strconv.Itoa(cfg.Port)),

@@ -19,6 +19,7 @@ import (
 	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/calls"
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
@@ -115,6 +116,8 @@ func NewMailer(cfg config.Config, log *slog.Logger) (mail.Sender, *mail.Mailbox,
 // mailbox.
 func APIDeps(cfg config.Config, db *gorm.DB, ratesTTL time.Duration) api.Deps {
 	led := ledger.New(db)
-	return api.Deps{Config: cfg, Rates: rates.NewCache(db, ratesTTL), Auth: auth.New(db), Identity: identity.New(db, led), Ledger: led,
-		Credits: credits.New(db), AutoTopUps: autotopup.New(db, led), Limits: ratelimit.NewLimits(db), PingDB: models.Ping(db)}
+	rc := rates.NewCache(db, ratesTTL)
+	return api.Deps{Config: cfg, Rates: rc, Auth: auth.New(db), Identity: identity.New(db, led), Ledger: led,
+		Credits: credits.New(db), AutoTopUps: autotopup.New(db, led), Limits: ratelimit.NewLimits(db), PingDB: models.Ping(db),
+		Calls: calls.New(db, led, rc, calls.PolicyFrom(cfg))}
 }

@@ -44,6 +44,9 @@ type Config struct {
 	// chosen: `mobayilo dev` turns it on, and `mobayilo api` / `worker`
 	// refuse to start without live provider settings unless it is set.
 	Sandbox bool `env:"MOBAYILO_SANDBOX" envDefault:"false"`
+	// SandboxChaos makes the sandbox carrier deliver status callbacks
+	// twice and out of order, as Twilio may (SANDBOX_CHAOS=1).
+	SandboxChaos bool `env:"SANDBOX_CHAOS" envDefault:"false"`
 	// dev is set by ForDev for `mobayilo dev` only; never from the
 	// environment.
 	dev bool
@@ -111,6 +114,21 @@ type Config struct {
 	// minutes, and a hold older than that (plus StaleHoldMargin) is reported
 	// by the ledger's reconciliation as stale.
 	MaxCallMinutes int `env:"MAX_CALL_MINUTES" envDefault:"240"`
+	// CallDialWindow is how long an authorised call may wait for the
+	// browser to dial before it expires and its hold is released.
+	CallDialWindow time.Duration `env:"CALL_DIAL_WINDOW" envDefault:"2m"`
+	// CallAttemptsPerMinute bounds call authorisations per user.
+	CallAttemptsPerMinute int `env:"CALL_ATTEMPTS_PER_MINUTE" envDefault:"10"`
+	// BlockedCountries are never called: ISO codes, and 001 for the
+	// non-geographic (satellite, international networks) numbers. The
+	// default is the toll-fraud high-risk list: sanctioned destinations
+	// and those Twilio's fraud guidance flags.
+	BlockedCountries []string `env:"BLOCKED_COUNTRIES" envSeparator:"," envDefault:"CU,IR,KP,SY,SO,SS,YE,LY,ER,001"`
+	// DefaultCallerID is the caller ID of calls whose caller has no
+	// verified number of their own (E.164).
+	DefaultCallerID string `env:"DEFAULT_CALLER_ID"`
+	// VoiceTokenTTL is the life of a browser Voice SDK token (at most 1h).
+	VoiceTokenTTL time.Duration `env:"VOICE_TOKEN_TTL" envDefault:"10m"`
 }
 
 // FromOS reads the process environment.
@@ -213,6 +231,23 @@ func (c Config) validate() error {
 	if c.AutoTopUpRetryBackoff < time.Minute || c.AutoTopUpRetryBackoff > 24*time.Hour {
 		bad("AUTO_TOPUP_RETRY_BACKOFF", fmt.Sprintf("must be between 1m and 24h, got %s", c.AutoTopUpRetryBackoff))
 	}
+	if c.CallDialWindow < 10*time.Second || c.CallDialWindow > time.Hour {
+		bad("CALL_DIAL_WINDOW", fmt.Sprintf("must be between 10s and 1h, got %s", c.CallDialWindow))
+	}
+	if c.CallAttemptsPerMinute < 1 {
+		bad("CALL_ATTEMPTS_PER_MINUTE", "must be at least 1")
+	}
+	if c.VoiceTokenTTL < time.Minute || c.VoiceTokenTTL > time.Hour {
+		bad("VOICE_TOKEN_TTL", fmt.Sprintf("must be between 1m and 1h, got %s", c.VoiceTokenTTL))
+	}
+	for _, iso := range c.BlockedCountries {
+		if iso != "001" && (len(iso) != 2 || strings.ToUpper(iso) != iso) {
+			bad("BLOCKED_COUNTRIES", fmt.Sprintf("must be comma-separated ISO country codes such as CU,KP (or 001), got %q", iso))
+		}
+	}
+	if c.DefaultCallerID != "" && (!strings.HasPrefix(c.DefaultCallerID, "+") || len(c.DefaultCallerID) < 8) {
+		bad("DEFAULT_CALLER_ID", fmt.Sprintf("must be an E.164 number such as +14155550199, got %q", c.DefaultCallerID))
+	}
 	if c.MaxCallMinutes < 1 || c.MaxCallMinutes > 1440 {
 		bad("MAX_CALL_MINUTES", fmt.Sprintf("must be between 1 and 1440 (a day), got %d", c.MaxCallMinutes))
 	}
@@ -265,7 +300,8 @@ func (c Config) ForDev() Config {
 func (c Config) IsDev() bool { return c.dev }
 
 // liveSettings are the variables live mode cannot run without.
-var liveSettings = []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}
+var liveSettings = []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+	"TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_TWIML_APP_SID", "DEFAULT_CALLER_ID"}
 
 func (c Config) setting(name string) string {
 	switch name {
@@ -277,6 +313,14 @@ func (c Config) setting(name string) string {
 		return c.TwilioAccountSID
 	case "TWILIO_AUTH_TOKEN":
 		return c.TwilioAuthToken
+	case "TWILIO_API_KEY":
+		return c.TwilioAPIKey
+	case "TWILIO_API_SECRET":
+		return c.TwilioAPISecret
+	case "TWILIO_TWIML_APP_SID":
+		return c.TwilioTwiMLAppSID
+	case "DEFAULT_CALLER_ID":
+		return c.DefaultCallerID
 	}
 	panic("config: no live setting " + name)
 }
@@ -350,6 +394,19 @@ func (c Config) EffectiveStripeWebhookSecret() string {
 		return c.StripeWebhookSecret
 	}
 	return DevStripeWebhookSecret
+}
+
+// SandboxCallerID is the caller ID of sandbox calls when DEFAULT_CALLER_ID
+// is unset: a fictional number, like the sandbox's test destinations.
+const SandboxCallerID = "+14155550199"
+
+// EffectiveDefaultCallerID is the caller ID of calls without their own:
+// DEFAULT_CALLER_ID, or in sandbox mode SandboxCallerID.
+func (c Config) EffectiveDefaultCallerID() string {
+	if c.DefaultCallerID == "" && c.Sandbox {
+		return SandboxCallerID
+	}
+	return c.DefaultCallerID
 }
 
 // StaleHoldMargin is how much longer than the longest call a hold may stay

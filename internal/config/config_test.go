@@ -63,7 +63,8 @@ func TestLoad_DevDefaultSecretsAreRefusedOutsideSandboxMode(t *testing.T) {
 }
 
 var liveEnv = map[string]string{"STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1",
-	"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "tok"}
+	"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "tok", "TWILIO_API_KEY": "SK1", "TWILIO_API_SECRET": "s",
+	"TWILIO_TWIML_APP_SID": "AP1", "DEFAULT_CALLER_ID": "+14155550199"}
 
 func with(base map[string]string, kv ...string) map[string]string {
 	m := map[string]string{}
@@ -89,7 +90,7 @@ func TestCheckDeployment_LiveNeedsEveryProviderSettingAndNamesTheMissing(t *test
 		t.Fatalf("complete live settings refused: %v", err)
 	}
 	cases := map[string][]string{
-		"nothing set":             {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"},
+		"nothing set":             {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_KEY", "TWILIO_TWIML_APP_SID", "DEFAULT_CALLER_ID"},
 		"no stripe":               {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"},
 		"no twilio":               {"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"},
 		"webhook secrets missing": {"STRIPE_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN"},
@@ -98,7 +99,7 @@ func TestCheckDeployment_LiveNeedsEveryProviderSettingAndNamesTheMissing(t *test
 		"nothing set":             {},
 		"no stripe":               with(liveEnv, "STRIPE_SECRET_KEY", "", "STRIPE_WEBHOOK_SECRET", ""),
 		"no twilio":               with(liveEnv, "TWILIO_ACCOUNT_SID", "", "TWILIO_AUTH_TOKEN", ""),
-		"webhook secrets missing": {"TWILIO_API_KEY": "SK1", "TWILIO_API_SECRET": "s"},
+		"webhook secrets missing": with(liveEnv, "STRIPE_WEBHOOK_SECRET", "", "STRIPE_SECRET_KEY", "", "TWILIO_ACCOUNT_SID", "", "TWILIO_AUTH_TOKEN", ""),
 	}
 	for name, missing := range cases {
 		c, err := config.Load(environs[name])

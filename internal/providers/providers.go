@@ -22,8 +22,11 @@ const (
 
 // Providers is the set of providers the worker hands to activities.
 type Providers struct {
-	Payments   Payments
-	Telephony  Telephony
+	Payments  Payments
+	Telephony Telephony
+	// Carrier is the simulated network in sandbox telephony; nil when
+	// Twilio is live.
+	Carrier    *SandboxCarrier
 	TwilioMode Mode
 	StripeMode Mode
 }
@@ -32,9 +35,16 @@ type Providers struct {
 // deliver: for `mobayilo dev`, a deployment that chose MOBAYILO_SANDBOX, and
 // tests.
 func Sandbox(deliver *SandboxWebhooks) Providers {
+	return SandboxWith(deliver, CarrierOptions{})
+}
+
+// SandboxWith is Sandbox with the simulated network tuned.
+func SandboxWith(deliver *SandboxWebhooks, o CarrierOptions) Providers {
+	carrier := NewSandboxCarrier(deliver, o)
 	return Providers{
 		Payments:   sandboxPayments{deliver: deliver, charges: &sync.Map{}},
-		Telephony:  sandboxTelephony{deliver: deliver},
+		Telephony:  sandboxTelephony{carrier: carrier},
+		Carrier:    carrier,
 		TwilioMode: ModeSandbox,
 		StripeMode: ModeSandbox,
 	}
@@ -51,7 +61,7 @@ func New(cfg config.Config, deliver *SandboxWebhooks) (Providers, error) {
 	if !cfg.Sandbox && (!cfg.StripeLive() || !cfg.TwilioLive()) {
 		return Providers{}, ErrNoSandbox
 	}
-	p := Sandbox(deliver)
+	p := SandboxWith(deliver, CarrierOptions{Chaos: cfg.SandboxChaos})
 	if cfg.StripeLive() {
 		p.Payments = newStripePayments(cfg.StripeSecretKey, cfg.StripeAPIBaseURL, nil)
 		p.StripeMode = ModeLive
@@ -59,6 +69,7 @@ func New(cfg config.Config, deliver *SandboxWebhooks) (Providers, error) {
 	if cfg.TwilioLive() {
 		p.Telephony = newTwilioTelephony(cfg, nil)
 		p.TwilioMode = ModeLive
+		p.Carrier = nil
 	}
 	return p, nil
 }

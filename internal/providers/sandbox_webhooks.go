@@ -70,6 +70,26 @@ func (s *SandboxWebhooks) DeliverTwilio(ctx context.Context, path string, form u
 	})
 }
 
+// CallTwilio posts form to path once, signed as Twilio signs, and returns
+// the answer's status and body: the sandbox carrier reads the TwiML our
+// voice webhook answers with.
+func (s *SandboxWebhooks) CallTwilio(ctx context.Context, path string, form url.Values) (int, []byte, error) {
+	target := s.baseURL + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", SignTwilio(s.twilioAuthToken, target, form))
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("sandbox twilio webhook %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, body, err
+}
+
 // DeliverStripe posts event as JSON to StripeWebhookPath with a
 // Stripe-Signature, and returns the last status. event must marshal to an
 // object with id, type, object "event" and data.object (NewStripeEvent

@@ -2,24 +2,46 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/twilio/twilio-go"
 	twclient "github.com/twilio/twilio-go/client"
+	"github.com/twilio/twilio-go/client/jwt"
 
 	"github.com/mobayilo/mobayilo/internal/config"
 )
 
-// Telephony is what activities need from the telephony provider.
+// Telephony is what activities and the API need from the telephony
+// provider.
 type Telephony interface {
 	// FetchAccount returns the account the credentials belong to; it proves
 	// the credentials work.
 	FetchAccount(ctx context.Context) (AccountInfo, error)
+	// FetchCall returns Twilio's record of a call leg, for reconciling a
+	// call whose final status callback never came.
+	FetchCall(ctx context.Context, sid string) (CallInfo, error)
+	// VoiceToken is an access token for the browser's Voice SDK with a
+	// Voice grant for our TwiML app, valid until expires.
+	VoiceToken(identity string, expires time.Time) (string, error)
 }
+
+// CallInfo is Twilio's record of one call leg.
+type CallInfo struct {
+	SID    string
+	Status string
+	// DurationSeconds is Twilio's duration of the leg, -1 when not yet
+	// known.
+	DurationSeconds int64
+}
+
+// ErrCallUnknown: the provider has no call with that SID.
+var ErrCallUnknown = errors.New("telephony: no such call")
 
 // AccountInfo is the telephony provider's view of our account.
 type AccountInfo struct {
@@ -41,6 +63,8 @@ type twilioTelephony struct {
 	password   string // the API secret, or the auth token
 	base       *url.URL
 	transport  http.RoundTripper
+	// apiKey, apiSecret and twimlApp sign voice access tokens.
+	apiKey, apiSecret, twimlApp string
 }
 
 // newTwilioTelephony prefers an API key over the auth token, as Twilio
@@ -52,6 +76,9 @@ func newTwilioTelephony(cfg config.Config, transport http.RoundTripper) *twilioT
 		username:   cfg.TwilioAccountSID,
 		password:   cfg.TwilioAuthToken,
 		transport:  transport,
+		apiKey:     cfg.TwilioAPIKey,
+		apiSecret:  cfg.TwilioAPISecret,
+		twimlApp:   cfg.TwilioTwiMLAppSID,
 	}
 	if cfg.TwilioAPIKey != "" {
 		t.username, t.password = cfg.TwilioAPIKey, cfg.TwilioAPISecret
@@ -101,6 +128,40 @@ func (t *twilioTelephony) FetchAccount(ctx context.Context) (AccountInfo, error)
 	return AccountInfo{SID: deref(a.Sid), FriendlyName: deref(a.FriendlyName), Status: deref(a.Status)}, nil
 }
 
+func (t *twilioTelephony) FetchCall(ctx context.Context, sid string) (CallInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, twilioCallTimeout)
+	defer cancel()
+	c, err := t.rest(ctx).Api.FetchCall(sid, nil)
+	if err != nil {
+		var re *twclient.TwilioRestError
+		if errors.As(err, &re) && re.Status == http.StatusNotFound {
+			return CallInfo{}, fmt.Errorf("%w: %s", ErrCallUnknown, sid)
+		}
+		return CallInfo{}, fmt.Errorf("twilio: fetch call %s: %w", sid, err)
+	}
+	info := CallInfo{SID: deref(c.Sid), Status: deref(c.Status), DurationSeconds: -1}
+	if d, err := strconv.ParseInt(deref(c.Duration), 10, 64); err == nil {
+		info.DurationSeconds = d
+	}
+	return info, nil
+}
+
+// VoiceToken signs with the API key (TWILIO_API_KEY/SECRET). twilio-go
+// raises a TTL under an hour to an hour, so the expiry is set explicitly.
+func (t *twilioTelephony) VoiceToken(identity string, expires time.Time) (string, error) {
+	return voiceToken(t.accountSID, t.apiKey, t.apiSecret, t.twimlApp, identity, expires)
+}
+
+func voiceToken(accountSID, key, secret, app, identity string, expires time.Time) (string, error) {
+	if key == "" || secret == "" || app == "" {
+		return "", errors.New("twilio: voice tokens need TWILIO_API_KEY, TWILIO_API_SECRET and TWILIO_TWIML_APP_SID")
+	}
+	tok := jwt.CreateAccessToken(jwt.AccessTokenParams{AccountSid: accountSID, SigningKeySid: key, Secret: secret,
+		Identity: identity, ValidUntil: float64(expires.Unix())})
+	tok.AddGrant(&jwt.VoiceGrant{Outgoing: jwt.Outgoing{ApplicationSid: app}})
+	return tok.ToJwt()
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""
@@ -131,9 +192,28 @@ func (t *twilioTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // sandboxTelephony stands in for Twilio when no account is configured.
 type sandboxTelephony struct {
-	// deliver sends the webhooks Twilio would send; operations that cause
-	// them (calls and their status callbacks) use it.
-	deliver *SandboxWebhooks
+	// carrier is the simulated network the sandbox dialer calls through;
+	// it keeps the record FetchCall reads.
+	carrier *SandboxCarrier
+}
+
+// SandboxTokenKey and SandboxTwiMLApp sign the sandbox's voice tokens: real
+// tokens in form, which no Twilio would accept.
+const (
+	SandboxTokenKey    = "SK00000000000000000000000000000000"
+	SandboxTokenSecret = "sandbox_voice_token_secret_not_secret"
+	SandboxTwiMLApp    = "AP00000000000000000000000000000000"
+)
+
+func (s sandboxTelephony) FetchCall(_ context.Context, sid string) (CallInfo, error) {
+	if s.carrier == nil {
+		return CallInfo{}, fmt.Errorf("%w: %s", ErrCallUnknown, sid)
+	}
+	return s.carrier.Record(sid)
+}
+
+func (sandboxTelephony) VoiceToken(identity string, expires time.Time) (string, error) {
+	return voiceToken(SandboxAccountSID, SandboxTokenKey, SandboxTokenSecret, SandboxTwiMLApp, identity, expires)
 }
 
 func (sandboxTelephony) FetchAccount(context.Context) (AccountInfo, error) {

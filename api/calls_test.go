@@ -1,0 +1,373 @@
+package api_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/mobayilo/mobayilo/api"
+	"github.com/mobayilo/mobayilo/internal/calls"
+	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/providers"
+	"github.com/mobayilo/mobayilo/internal/testenv"
+	"github.com/mobayilo/mobayilo/internal/wire"
+	"github.com/mobayilo/mobayilo/models"
+	"github.com/mobayilo/mobayilo/workflows"
+)
+
+// caller is a signed-in user with money to call.
+type caller struct {
+	s      *creditsServer
+	user   models.User
+	cookie *http.Cookie
+}
+
+func (s *creditsServer) caller(email string, cents int64) caller {
+	s.t.Helper()
+	u, cookie, _ := s.user(email, models.AccountIndividual)
+	if cents > 0 {
+		if _, err := s.ledger.Post(context.Background(), ledger.Posting{AccountID: u.AccountID, Kind: models.EntryBonus, AmountCents: cents,
+			IdempotencyKey: "seed-" + email, Actor: "test"}); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return caller{s: s, user: u, cookie: cookie}
+}
+
+func (c caller) post(path string, body any) (int, []byte) {
+	c.s.t.Helper()
+	b, _ := json.Marshal(body)
+	code, _, out := c.s.do(http.MethodPost, path, bytes.NewReader(b), map[string]string{"Content-Type": "application/json"}, c.cookie)
+	return code, out
+}
+
+// dial authorises a call and connects it through the sandbox carrier.
+func (c caller) dial(to string) wire.Call {
+	c.s.t.Helper()
+	code, body := c.post("/api/calls", wire.NewCall{To: to})
+	if code != http.StatusCreated {
+		c.s.t.Fatalf("POST /api/calls %s = %d %s", to, code, body)
+	}
+	var call wire.Call
+	if err := json.Unmarshal(body, &call); err != nil {
+		c.s.t.Fatal(err)
+	}
+	if code, body := c.post(api.SandboxCarrierPath+call.CallID+"/connect", nil); code != http.StatusOK {
+		c.s.t.Fatalf("connect %s = %d %s", call.CallID, code, body)
+	}
+	return call
+}
+
+func (s *creditsServer) waitCall(id string) workflows.CallResult {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := workflows.NewClient(s.temporal, workflows.OptionsFrom(s.cfg)).WaitCall(ctx, id)
+	if err != nil {
+		s.t.Fatalf("call %s: %v", id, err)
+	}
+	return res
+}
+
+func (c caller) balance() int64 {
+	c.s.t.Helper()
+	a, err := c.s.ledger.Account(context.Background(), c.user.AccountID)
+	if err != nil {
+		c.s.t.Fatal(err)
+	}
+	return a.BalanceCents
+}
+
+// The sandbox dialer's path end to end on real Temporal: POST /api/calls
+// authorises (the hold is placed), the carrier asks our voice webhook,
+// rings, answers, the callee hangs up after 5 s; the event stream shows
+// every state; the call is billed one minute, exactly once.
+func TestCall_SandboxCallIsBilledOneStartedMinuteAndStreamsItsStates(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	c := s.caller("dialer@example.com", 1000)
+	code, body := c.post("/api/calls", wire.NewCall{To: "(415) 555-0106", Country: "us"})
+	if code != http.StatusCreated {
+		t.Fatalf("POST /api/calls = %d %s", code, body)
+	}
+	var call wire.Call
+	_ = json.Unmarshal(body, &call)
+	if call.To != providers.SandboxNumberHangsUpAfter || call.Country != "US" || call.ToNational == "" || call.PricePerMinuteCents <= 0 ||
+		call.MaxMinutes != 1000/call.PricePerMinuteCents || call.CallerID != "+14155550199" || call.CallID == "" {
+		t.Fatalf("authorisation %+v", call)
+	}
+	acct, _ := s.ledger.Account(context.Background(), c.user.AccountID)
+	if acct.HeldCents != call.MaxMinutes*call.PricePerMinuteCents {
+		t.Fatalf("held %d, want the %d minutes' %d", acct.HeldCents, call.MaxMinutes, call.MaxMinutes*call.PricePerMinuteCents)
+	}
+	// The dialer's event stream, read while the call goes.
+	states := make(chan []string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/calls/"+call.CallID+"/events", nil)
+		req.AddCookie(c.cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			states <- nil
+			return
+		}
+		defer resp.Body.Close()
+		var seen []string
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var ev wire.Call
+				_ = json.Unmarshal([]byte(data), &ev)
+				if len(seen) == 0 || seen[len(seen)-1] != ev.Status || ev.CostCents != nil {
+					seen = append(seen, ev.Status)
+				}
+			}
+		}
+		states <- seen
+	}()
+	if code, body := c.post(api.SandboxCarrierPath+call.CallID+"/connect", nil); code != http.StatusOK {
+		t.Fatalf("connect = %d %s", code, body)
+	}
+	res := s.waitCall(call.CallID)
+	if res.State != workflows.CallCompleted || res.BilledMinutes != 1 || res.CostCents != call.PricePerMinuteCents {
+		t.Fatalf("result %+v, want completed, 1 minute", res)
+	}
+	if got := c.balance(); got != 1000-call.PricePerMinuteCents {
+		t.Fatalf("balance %d, want %d", got, 1000-call.PricePerMinuteCents)
+	}
+	seen := <-states
+	joined := strings.Join(seen, ",")
+	for _, want := range []string{"authorized", "ringing", "in-progress", "completed"} {
+		if !strings.Contains(joined, want) {
+			t.Fatalf("the event stream showed %v, missing %s", seen, want)
+		}
+	}
+	var entries int64
+	s.db.Model(&models.LedgerEntry{}).Where("account_id = ? AND kind = ?", c.user.AccountID, models.EntryCallCharge).Count(&entries)
+	if entries != 1 {
+		t.Fatalf("%d call charges, want one", entries)
+	}
+	if ds, err := s.ledger.Verify(context.Background()); err != nil || len(ds) != 0 {
+		t.Fatalf("ledger verify: %v %v", ds, err)
+	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.CallWorkflowID(call.CallID), ""), "call-completed-after-5s")
+	t.Logf("Temporal actions of a completed call: %d", actions(t, s, call.CallID))
+}
+
+// actions counts what Temporal Cloud bills for a workflow: its start,
+// timers, activities (local ones too, as markers), signals, updates and
+// search-attribute upserts.
+func actions(t *testing.T, s *creditsServer, callID string) int {
+	t.Helper()
+	it := s.temporal.GetWorkflowHistory(context.Background(), workflows.CallWorkflowID(callID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_TIMER_STARTED, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+			enumspb.EVENT_TYPE_MARKER_RECORDED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+			enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+			n++
+		}
+	}
+	return n
+}
+
+// A busy number: the call ends busy, the hold is released, nothing is
+// charged.
+func TestCall_BusyNumberCostsNothing(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	c := s.caller("busy@example.com", 1000)
+	call := c.dial(providers.SandboxNumberBusy)
+	res := s.waitCall(call.CallID)
+	if res.State != workflows.CallBusy || res.CostCents != 0 {
+		t.Fatalf("result %+v, want busy and free", res)
+	}
+	if a, _ := s.ledger.Account(context.Background(), c.user.AccountID); a.BalanceCents != 1000 || a.HeldCents != 0 {
+		t.Fatalf("balance %d held %d, want untouched and released", a.BalanceCents, a.HeldCents)
+	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.CallWorkflowID(call.CallID), ""), "call-busy")
+}
+
+// Authorisation refusals name their reason in the one error body.
+func TestCall_AuthorisationRefusalsNameTheReason(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	rich := s.caller("rich@example.com", 1000)
+	broke := s.caller("broke@example.com", 0)
+	for name, tc := range map[string]struct {
+		c      caller
+		body   any
+		status int
+		code   string
+	}{
+		"no money":     {broke, wire.NewCall{To: "+14155550100"}, http.StatusPaymentRequired, "insufficient_funds"},
+		"blocked":      {rich, wire.NewCall{To: "+53 5 123 4567"}, http.StatusForbidden, "destination_blocked"},
+		"too short":    {rich, wire.NewCall{To: "06 12", Country: "FR"}, http.StatusBadRequest, "too_short"},
+		"no country":   {rich, wire.NewCall{To: "0612345678"}, http.StatusBadRequest, "region_required"},
+		"not json":     {rich, "{", http.StatusBadRequest, "bad_json"},
+		"letters only": {rich, wire.NewCall{To: "call me"}, http.StatusBadRequest, "not_a_number"},
+	} {
+		code, body := tc.c.post("/api/calls", tc.body)
+		var eb wire.ErrorBody
+		_ = json.Unmarshal(body, &eb)
+		if code != tc.status || eb.Error.Code != tc.code || eb.Error.Message == "" {
+			t.Errorf("%s: %d %s, want %d %s", name, code, body, tc.status, tc.code)
+		}
+	}
+	var n int64
+	s.db.Model(&models.Call{}).Count(&n)
+	if n != 0 {
+		t.Fatalf("%d calls stored for refused authorisations", n)
+	}
+}
+
+// Twilio's webhooks check X-Twilio-Signature first: valid (twilio-go's
+// validator agrees with our signer), tampered, wrong URL and missing are
+// 403 with nothing written.
+func TestTwilioWebhooks_RefuseBadSignaturesWith403AndWriteNothing(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	c := s.caller("sig@example.com", 1000)
+	code, body := c.post("/api/calls", wire.NewCall{To: "+14155550100"})
+	if code != http.StatusCreated {
+		t.Fatalf("authorise: %d %s", code, body)
+	}
+	var call wire.Call
+	_ = json.Unmarshal(body, &call)
+	token := s.cfg.EffectiveTwilioAuthToken()
+	for _, path := range []string{"/api/webhooks/twilio/voice", "/api/webhooks/twilio/status?call=" + call.CallID, "/api/webhooks/twilio/dial-action?call=" + call.CallID} {
+		form := url.Values{"CallSid": {"CA1"}, "CallId": {call.CallID}, "From": {"client:user_" + fmt.Sprint(c.user.ID)}, "CallStatus": {"completed"}, "CallDuration": {"61"}}
+		good := providers.SignTwilio(token, s.cfg.PublicBaseURL+path, form)
+		tampered := url.Values{}
+		for k, v := range form {
+			tampered[k] = v
+		}
+		tampered.Set("CallDuration", "1")
+		for name, tc := range map[string]struct {
+			form url.Values
+			sig  string
+		}{
+			"tampered":  {tampered, good},
+			"wrong url": {form, providers.SignTwilio(token, "https://evil.example"+path, form)},
+			"wrong key": {form, providers.SignTwilio("not-the-token", s.cfg.PublicBaseURL+path, form)},
+			"missing":   {form, ""},
+		} {
+			if code := postRaw(t, s.URL+path, "application/x-www-form-urlencoded", tc.form.Encode(), map[string]string{"X-Twilio-Signature": tc.sig}); code != http.StatusForbidden {
+				t.Errorf("%s %s: %d, want 403", path, name, code)
+			}
+		}
+	}
+	var events int64
+	s.db.Model(&models.CallEvent{}).Count(&events)
+	got, _ := calls.New(s.db, s.ledger, nil, calls.Policy{}).Get(context.Background(), call.CallID)
+	if events != 0 || got.ClaimedAt != nil || got.Status != models.CallAuthorized {
+		t.Fatalf("refused webhooks wrote: %d events, call %+v", events, got)
+	}
+}
+
+// The voice webhook connects a call once: an unknown, used or mismatched
+// CallId is told so and hung up on, and nothing is charged.
+func TestVoiceWebhook_UnknownUsedOrMismatchedCallsAreHungUpOn(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	c := s.caller("voice@example.com", 1000)
+	code, body := c.post("/api/calls", wire.NewCall{To: "+14155550100"})
+	if code != http.StatusCreated {
+		t.Fatalf("authorise: %d %s", code, body)
+	}
+	var call wire.Call
+	_ = json.Unmarshal(body, &call)
+	voice := func(callID, identity, sid string) string {
+		form := url.Values{"CallSid": {sid}, "CallId": {callID}, "From": {"client:" + identity}}
+		path := "/api/webhooks/twilio/voice"
+		req, _ := http.NewRequest(http.MethodPost, s.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", providers.SignTwilio(s.cfg.EffectiveTwilioAuthToken(), s.cfg.PublicBaseURL+path, form))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		return b.String()
+	}
+	me := fmt.Sprintf("user_%d", c.user.ID)
+	if twiml := voice("call_unknown", me, "CA1"); !strings.Contains(twiml, "<Say>") || !strings.Contains(twiml, "<Hangup") || strings.Contains(twiml, "<Dial") {
+		t.Fatalf("unknown call answered %s", twiml)
+	}
+	if twiml := voice(call.CallID, "user_999999", "CA2"); !strings.Contains(twiml, "another user") || strings.Contains(twiml, "<Dial") {
+		t.Fatalf("another identity answered %s", twiml)
+	}
+	twiml := voice(call.CallID, me, "CA3")
+	if !strings.Contains(twiml, `timeLimit="`+fmt.Sprint(call.MaxMinutes*60)+`"`) || !strings.Contains(twiml, "+14155550100</Number>") ||
+		!strings.Contains(twiml, `callerId="+14155550199"`) || !strings.Contains(twiml, `statusCallbackEvent="initiated ringing answered completed"`) {
+		t.Fatalf("the authorised call answered %s", twiml)
+	}
+	if again := voice(call.CallID, me, "CA3"); again != twiml {
+		t.Fatalf("Twilio retrying the webhook got %s", again)
+	}
+	if used := voice(call.CallID, me, "CA4"); !strings.Contains(used, "already placed") {
+		t.Fatalf("a second connect answered %s", used)
+	}
+}
+
+// Twenty concurrent deliveries of the same final callback (and of the
+// <Dial action>) charge once.
+func TestCall_TwentyConcurrentDuplicatedCallbacksChargeOnce(t *testing.T) {
+	s := newCreditsServer(t, testenv.Postgres(t))
+	c := s.caller("dup@example.com", 5000)
+	code, body := c.post("/api/calls", wire.NewCall{To: "+14155550100"})
+	if code != http.StatusCreated {
+		t.Fatalf("authorise: %d %s", code, body)
+	}
+	var call wire.Call
+	_ = json.Unmarshal(body, &call)
+	hooks := providers.NewSandboxWebhooks(s.URL, s.cfg.EffectiveTwilioAuthToken(), "", nil)
+	ctx := context.Background()
+	voice := url.Values{"CallSid": {"CAparent"}, "CallId": {call.CallID}, "From": {"client:" + fmt.Sprintf("user_%d", c.user.ID)}}
+	if st, _, err := hooks.CallTwilio(ctx, providers.VoiceWebhookPath, voice); err != nil || st != 200 {
+		t.Fatalf("voice webhook %d %v", st, err)
+	}
+	if _, err := hooks.DeliverTwilio(ctx, "/api/webhooks/twilio/status?call="+call.CallID, url.Values{"CallSid": {"CAchild"}, "CallStatus": {"in-progress"}, "SequenceNumber": {"2"}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path, form := "/api/webhooks/twilio/status?call="+call.CallID, url.Values{"CallSid": {"CAchild"}, "CallStatus": {"completed"}, "CallDuration": {"125"}, "SequenceNumber": {"3"}}
+			if i%2 == 1 {
+				path, form = "/api/webhooks/twilio/dial-action?call="+call.CallID, url.Values{"DialCallSid": {"CAchild"}, "DialCallStatus": {"completed"}, "DialCallDuration": {"125"}}
+			}
+			if _, err := hooks.DeliverTwilio(ctx, path, form); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	res := s.waitCall(call.CallID)
+	if res.BilledMinutes != 3 || res.CostCents != 3*call.PricePerMinuteCents {
+		t.Fatalf("result %+v, want 3 minutes", res)
+	}
+	var charges int64
+	s.db.Model(&models.LedgerEntry{}).Where("account_id = ? AND kind = ?", c.user.AccountID, models.EntryCallCharge).Count(&charges)
+	if charges != 1 || c.balance() != 5000-3*call.PricePerMinuteCents {
+		t.Fatalf("%d charges, balance %d; want one of 3 minutes", charges, c.balance())
+	}
+	var events int64
+	s.db.Model(&models.CallEvent{}).Where("call_id = ?", call.CallID).Count(&events)
+	if events != 21 {
+		t.Fatalf("%d callbacks recorded, want all 21", events)
+	}
+}

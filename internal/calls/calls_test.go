@@ -1,0 +1,263 @@
+package calls_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/mobayilo/mobayilo/internal/calls"
+	"github.com/mobayilo/mobayilo/internal/identity"
+	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/rates"
+	"github.com/mobayilo/mobayilo/internal/testenv"
+	"github.com/mobayilo/mobayilo/models"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// env is an account with balance on one database, and the service.
+type env struct {
+	ctx  context.Context
+	db   *gorm.DB
+	led  *ledger.Service
+	svc  *calls.Service
+	user models.User
+}
+
+func newEnv(t *testing.T, db *gorm.DB, balanceCents int64) *env {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := rates.SeedIfEmpty(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	led := ledger.New(db)
+	u, _, err := identity.New(db, led).CreateUser(ctx, identity.NewUser{Email: fmt.Sprintf("caller%d@example.com", time.Now().UnixNano()), AccountKind: models.AccountIndividual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if balanceCents > 0 {
+		if _, err := led.Post(ctx, ledger.Posting{AccountID: u.AccountID, Kind: models.EntryBonus, AmountCents: balanceCents, IdempotencyKey: fmt.Sprintf("seed-%d", u.ID), Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := calls.New(db, led, rates.NewCache(db, time.Minute), calls.Policy{Blocked: map[string]bool{"CU": true, "001": true}, MaxMinutes: 240,
+		DialWindow: 2 * time.Minute, DefaultCallerID: "+14155550199"})
+	return &env{ctx: ctx, db: db, led: led, svc: svc, user: u}
+}
+
+func (e *env) caller() calls.Caller { return calls.Caller{UserID: e.user.ID, AccountID: e.user.AccountID} }
+
+func (e *env) open(t *testing.T, to string) models.Call {
+	t.Helper()
+	p, err := e.svc.Plan(e.ctx, e.caller(), to, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.svc.Open(e.ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) balance(t *testing.T) models.Account {
+	t.Helper()
+	a, err := e.led.Account(e.ctx, e.user.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// Billing per started minute: 0, 1, 60, 61 and 3601 seconds bill 0, 1, 1,
+// 2 and 61 minutes; the hold is captured by that much and the rest freed.
+func TestSettle_BillsPerStartedMinute(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		for _, c := range []struct{ seconds, minutes int64 }{{0, 0}, {1, 1}, {60, 1}, {61, 2}, {3601, 61}} {
+			e := newEnv(t, db, 100000)
+			call := e.open(t, "+14155550100")
+			b, err := e.svc.Settle(e.ctx, calls.Settlement{CallID: call.ID, Status: models.CallCompleted, DurationSeconds: c.seconds, Actor: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := c.minutes * call.PricePerMinuteCents
+			if b.BilledMinutes != c.minutes || b.CostCents != want {
+				t.Errorf("%d s: billed %d min, %d cents; want %d min, %d cents", c.seconds, b.BilledMinutes, b.CostCents, c.minutes, want)
+			}
+			if a := e.balance(t); a.BalanceCents != 100000-want || a.HeldCents != 0 {
+				t.Errorf("%d s: balance %d held %d; want %d and nothing held", c.seconds, a.BalanceCents, a.HeldCents, 100000-want)
+			}
+			// Settling again bills nothing more.
+			if again, err := e.svc.Settle(e.ctx, calls.Settlement{CallID: call.ID, Status: models.CallCompleted, DurationSeconds: 9999, Actor: "test"}); err != nil || again.CostCents != want {
+				t.Errorf("%d s: a second settlement = %+v, %v", c.seconds, again, err)
+			}
+			if a := e.balance(t); a.BalanceCents != 100000-want {
+				t.Errorf("%d s: a second settlement moved the balance to %d", c.seconds, a.BalanceCents)
+			}
+		}
+		if ds, err := ledger.New(db).Verify(context.Background()); err != nil || len(ds) != 0 {
+			t.Fatalf("ledger verify: %v %v", ds, err)
+		}
+	})
+}
+
+// Two authorisations racing for a balance that covers one call: the
+// ledger's conditional hold lets one through, the other is refused.
+func TestOpen_TwoConcurrentCallsCannotHoldTheSameMoney(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newEnv(t, db, 0)
+		// A balance of exactly one minute to the US.
+		probe, _ := rates.Normalize("+14155550100", "")
+		tbl, _ := rates.NewCache(db, time.Minute).Table(e.ctx)
+		r, _ := tbl.Lookup(probe.E164)
+		price := rates.PriceCents(r, models.AudienceIndividual)
+		if _, err := e.led.Post(e.ctx, ledger.Posting{AccountID: e.user.AccountID, Kind: models.EntryBonus, AmountCents: price, IdempotencyKey: "one-minute", Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		var plans []calls.Plan
+		for range 2 {
+			p, err := e.svc.Plan(e.ctx, e.caller(), "+14155550100", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			plans = append(plans, p)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, p := range plans {
+			wg.Add(1)
+			go func() { defer wg.Done(); _, errs[i] = e.svc.Open(e.ctx, p) }()
+		}
+		wg.Wait()
+		ok, refused := 0, 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, ledger.ErrInsufficientFunds):
+				refused++
+			default:
+				t.Fatalf("unexpected error %v", err)
+			}
+		}
+		if ok != 1 || refused != 1 {
+			t.Fatalf("%d opened, %d refused; want one each", ok, refused)
+		}
+		if a := e.balance(t); a.HeldCents != price {
+			t.Fatalf("held %d, want one minute (%d)", a.HeldCents, price)
+		}
+	})
+}
+
+func TestPlan_RefusesWithTheReason(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newEnv(t, db, 1000)
+		broke := newEnv(t, db, 0)
+		var ne *rates.NumberError
+		if _, err := e.svc.Plan(e.ctx, e.caller(), "06 12", "FR"); !errors.As(err, &ne) {
+			t.Errorf("a short number: %v, want its NumberError", err)
+		}
+		if _, err := e.svc.Plan(e.ctx, e.caller(), "+53 5 123 4567", ""); !errors.Is(err, calls.ErrDestinationBlocked) {
+			t.Errorf("Cuba: %v, want destination blocked", err)
+		}
+		if _, err := broke.svc.Plan(broke.ctx, broke.caller(), "+14155550100", ""); !errors.Is(err, ledger.ErrInsufficientFunds) {
+			t.Errorf("no balance: %v, want insufficient funds", err)
+		}
+		p, err := e.svc.Plan(e.ctx, e.caller(), "07911 123456", "GB")
+		if err != nil || p.To.E164 != "+447911123456" || p.CallerID != "+14155550199" || p.MaxMinutes < 1 {
+			t.Fatalf("a national UK number: %+v, %v", p, err)
+		}
+	})
+}
+
+// A seat's daily cap: a call that would exceed it is refused, naming it.
+func TestPlan_SeatDailyCapRefusesACallPastIt(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newEnv(t, db, 100000)
+		capCents := int64(5)
+		if err := db.Model(&models.User{}).Where("id = ?", e.user.ID).Update("daily_spend_cap_cents", capCents).Error; err != nil {
+			t.Fatal(err)
+		}
+		seat := e.caller()
+		seat.Seat = true
+		if _, err := e.svc.Plan(e.ctx, seat, "+447911123456", ""); !errors.Is(err, calls.ErrSeatCapReached) {
+			t.Fatalf("a call past a 5-cent cap: %v, want seat cap reached", err)
+		}
+	})
+}
+
+// Twilio's voice webhook connects a call once, for its identity, before it
+// expires; a retry of the same webhook gets the same answer.
+func TestClaim_OnceForItsIdentityBeforeItExpires(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newEnv(t, db, 1000)
+		c := e.open(t, "+14155550100")
+		identity := e.caller().Identity()
+		var ce *calls.ClaimError
+		if _, err := e.svc.Claim(e.ctx, c.ID, "user_999", "CA1"); !errors.As(err, &ce) || ce.Reason != calls.ClaimMismatch {
+			t.Fatalf("another identity: %v", err)
+		}
+		if got, err := e.svc.Claim(e.ctx, c.ID, identity, "CA1"); err != nil || got.Status != models.CallDialing {
+			t.Fatalf("claim: %+v %v", got, err)
+		}
+		if _, err := e.svc.Claim(e.ctx, c.ID, identity, "CA1"); err != nil {
+			t.Fatalf("Twilio retrying the same webhook: %v", err)
+		}
+		if _, err := e.svc.Claim(e.ctx, c.ID, identity, "CA2"); !errors.As(err, &ce) || ce.Reason != calls.ClaimUsed {
+			t.Fatalf("a second call with the same id: %v", err)
+		}
+		if _, err := e.svc.Claim(e.ctx, "call_nope", identity, "CA3"); !errors.As(err, &ce) || ce.Reason != calls.ClaimUnknown {
+			t.Fatalf("an unknown call: %v", err)
+		}
+		late := e.open(t, "+14155550100")
+		future := e.svc.WithClock(func() time.Time { return time.Now().UTC().Add(3 * time.Minute) })
+		if _, err := future.Claim(e.ctx, late.ID, identity, "CA4"); !errors.As(err, &ce) || ce.Reason != calls.ClaimExpired {
+			t.Fatalf("a claim after the dial window: %v", err)
+		}
+	})
+}
+
+// Callbacks are all recorded; the status only moves forward; a late one
+// after billing with another duration flags the call.
+func TestRecordStatus_RecordsEverythingAndNeverMovesBackwards(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newEnv(t, db, 1000)
+		c := e.open(t, "+14155550100")
+		rec := func(status string, seq, d int64) calls.Recorded {
+			r, err := e.svc.RecordStatus(e.ctx, calls.StatusEvent{CallID: c.ID, CallSID: "CAchild", Status: status, SequenceNumber: seq, DurationSeconds: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		if r := rec("in-progress", 2, -1); !r.Advanced || r.Call.Status != models.CallInProgress || r.Call.AnsweredAt == nil {
+			t.Fatalf("answered: %+v", r)
+		}
+		if r := rec("ringing", 1, -1); r.Advanced || r.Call.Status != models.CallInProgress {
+			t.Fatalf("a late ringing moved the call: %+v", r)
+		}
+		if r := rec("completed", 3, 30); !r.Advanced || r.Call.Status != models.CallCompleted {
+			t.Fatalf("completed: %+v", r)
+		}
+		if r := rec("completed", 3, 30); r.Advanced {
+			t.Fatalf("a duplicate advanced: %+v", r)
+		}
+		if _, err := e.svc.Settle(e.ctx, calls.Settlement{CallID: c.ID, Status: models.CallCompleted, DurationSeconds: 30, Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		if r := rec("completed", 4, 95); r.Call.ReconcileReason == "" {
+			t.Fatalf("a late callback with another duration was not flagged: %+v", r.Call)
+		}
+		var n int64
+		db.Model(&models.CallEvent{}).Where("call_id = ?", c.ID).Count(&n)
+		if n != 5 {
+			t.Fatalf("%d events recorded, want all 5", n)
+		}
+	})
+}

@@ -1,0 +1,87 @@
+package calls
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mobayilo/mobayilo/models"
+)
+
+// Filter selects calls of one account for the history.
+type Filter struct {
+	AccountID int64
+	// UserID, when set, keeps one user's (or seat's) calls.
+	UserID int64
+	// Status, when set, keeps calls in that status.
+	Status models.CallStatus
+	// Since and Until bound the calls' creation time; zero is open.
+	Since, Until time.Time
+	// Limit (default 50, at most 500) and Offset page through, newest first.
+	Limit, Offset int
+}
+
+// MaxPage bounds one page of history.
+const MaxPage = 500
+
+// HistoryRow is a call as the history shows it.
+type HistoryRow struct {
+	models.Call
+	// UserEmail names who placed it (the seat, in a company).
+	UserEmail string
+}
+
+// History lists an account's calls, newest first, with the total that
+// matches the filter.
+func (s *Service) History(ctx context.Context, f Filter) ([]HistoryRow, int64, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	f.Limit = min(f.Limit, MaxPage)
+	q := s.db.WithContext(ctx).Table("calls").Where("calls.account_id = ?", f.AccountID)
+	if f.UserID != 0 {
+		q = q.Where("calls.user_id = ?", f.UserID)
+	}
+	if f.Status != "" {
+		q = q.Where("calls.status = ?", f.Status)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("calls.created_at >= ?", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("calls.created_at < ?", f.Until.UTC())
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, fmt.Errorf("calls: count history: %w", err)
+	}
+	var rows []HistoryRow
+	err := q.Select("calls.*, users.email AS user_email").Joins("JOIN users ON users.id = calls.user_id").
+		Order("calls.created_at DESC, calls.id DESC").Limit(f.Limit).Offset(f.Offset).Scan(&rows).Error
+	if err != nil {
+		return nil, 0, fmt.Errorf("calls: history: %w", err)
+	}
+	return rows, total, nil
+}
+
+// RecentLimit is how many recent destinations the dialer offers.
+const RecentLimit = 8
+
+// Recent are the account's last unique destinations, newest first.
+func (s *Service) Recent(ctx context.Context, accountID int64) ([]models.Call, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Raw(`SELECT id FROM calls c WHERE c.account_id = ? AND c.created_at = (
+			SELECT MAX(c2.created_at) FROM calls c2 WHERE c2.account_id = c.account_id AND c2.to_e164 = c.to_e164)
+		ORDER BY c.created_at DESC LIMIT ?`, accountID, RecentLimit).Scan(&ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("calls: recent destinations of account %d: %w", accountID, err)
+	}
+	var out []models.Call
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Order("created_at DESC").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("calls: recent destinations of account %d: %w", accountID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,71 @@
+package wire
+
+import "time"
+
+// Call is a call as POST /api/calls, GET /api/calls/:id and its event
+// stream answer it. The authorisation's fields (call_id, to, to_national,
+// country, price_per_minute_cents, max_minutes, caller_id) are the issue's
+// contract; the rest fill in as the call goes.
+type Call struct {
+	CallID              string `json:"call_id"`
+	To                  string `json:"to"`
+	ToNational          string `json:"to_national"`
+	Country             string `json:"country"`
+	PricePerMinuteCents int64  `json:"price_per_minute_cents"`
+	PricePerMinute      string `json:"price_per_minute"`
+	// MaxMinutes are the whole minutes the call's hold covers.
+	MaxMinutes int64  `json:"max_minutes"`
+	CallerID   string `json:"caller_id"`
+	// Status is authorized, dialing, ringing, in-progress, or final:
+	// completed, busy, no-answer, failed, canceled, expired.
+	Status    string     `json:"status"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	// DurationSeconds, BilledMinutes and CostCents are set once billed.
+	DurationSeconds *int64 `json:"duration_seconds,omitempty"`
+	BilledMinutes   *int64 `json:"billed_minutes,omitempty"`
+	CostCents       *int64 `json:"cost_cents,omitempty"`
+	Cost            string `json:"cost,omitempty"`
+	// BalanceCents is the wallet's balance once the call is billed.
+	BalanceCents *int64    `json:"balance_cents,omitempty"`
+	Balance      string    `json:"balance,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// NewCall is POST /api/calls's body: the number as typed, and the country
+// to read a national number with.
+type NewCall struct {
+	To      string `json:"to"`
+	Country string `json:"country,omitempty"`
+}
+
+// VoiceToken is GET /api/calls/token: a Twilio Voice access token for the
+// browser. Sandbox says the dialer calls through the sandbox carrier.
+type VoiceToken struct {
+	Token     string    `json:"token"`
+	Identity  string    `json:"identity"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Sandbox   bool      `json:"sandbox"`
+}
+
+// RecentNumbers is GET /api/calls/recent: the account's last unique
+// destinations, newest first.
+type RecentNumbers struct {
+	Numbers []RecentNumber `json:"numbers"`
+}
+
+// RecentNumber is one destination to redial.
+type RecentNumber struct {
+	To           string    `json:"to"`
+	ToNational   string    `json:"to_national"`
+	Country      string    `json:"country"`
+	LastCalledAt time.Time `json:"last_called_at"`
+}
+
+// SandboxConnect is the sandbox carrier's answer to the dialer's connect:
+// the browser leg's SID, or what the voice webhook said instead of dialing.
+type SandboxConnect struct {
+	CallSID string `json:"call_sid"`
+	Refused string `json:"refused,omitempty"`
+}
