@@ -227,6 +227,8 @@ func TestStripeWebhook_RefusesBadSignaturesBeforeAnythingElse(t *testing.T) {
 	})
 }
 
+// Issue 11 §3 asks 403 for a bad or missing X-Twilio-Signature (it was
+// 400 before calling existed).
 func TestTwilioWebhook_VerifiesAgainstThePublicURL(t *testing.T) {
 	s := newServer(t, testenv.SQLite(t), map[string]string{"TWILIO_AUTH_TOKEN": "twilio_secret"})
 	form := url.Values{"CallSid": {"CA123"}, "CallStatus": {"completed"}, "CallDuration": {"61"}}
@@ -238,10 +240,10 @@ func TestTwilioWebhook_VerifiesAgainstThePublicURL(t *testing.T) {
 		want int
 	}{
 		"signed":         {form, good, 204},
-		"tampered param": {url.Values{"CallSid": {"CA123"}, "CallStatus": {"completed"}, "CallDuration": {"1"}}, good, 400},
-		"wrong secret":   {form, providers.SignTwilio("other", s.cfg.PublicBaseURL+path, form), 400},
-		"other url":      {form, providers.SignTwilio("twilio_secret", "https://evil.example"+path, form), 400},
-		"missing header": {form, "", 400},
+		"tampered param": {url.Values{"CallSid": {"CA123"}, "CallStatus": {"completed"}, "CallDuration": {"1"}}, good, 403},
+		"wrong secret":   {form, providers.SignTwilio("other", s.cfg.PublicBaseURL+path, form), 403},
+		"other url":      {form, providers.SignTwilio("twilio_secret", "https://evil.example"+path, form), 403},
+		"missing header": {form, "", 403},
 	}
 	for name, c := range cases {
 		if code := postRaw(t, s.URL+path, "application/x-www-form-urlencoded", c.form.Encode(), map[string]string{"X-Twilio-Signature": c.sig}); code != c.want {

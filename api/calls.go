@@ -32,7 +32,7 @@ const callStartTimeout = 10 * time.Second
 const callEventsPoll = 250 * time.Millisecond
 
 func (h *handlers) registerCalls(r gin.IRouter) {
-	g := r.Group("/api/calls", requireUser())
+	g := r.Group("/api/calls", requireUserJSON())
 	g.POST("", h.limit("call-attempts", int64(h.d.Config.CallAttemptsPerMinute), time.Minute, byUser), h.createCall)
 	g.GET("/token", h.limit("voice-token", 30, time.Minute, byUser), h.voiceToken)
 	g.GET("/recent", h.recentCalls)
@@ -213,9 +213,11 @@ func (h *handlers) callEvents(c *gin.Context) {
 			return
 		case <-tick.C:
 		}
-		if cl, err = h.d.Calls.Get(ctx, cl.ID); err != nil {
+		next, err := h.d.Calls.Get(ctx, cl.ID)
+		if err != nil {
 			slog.WarnContext(ctx, "call events: reload", "call_id", cl.ID, "error", err)
 			return
 		}
+		cl = next
 	}
 }

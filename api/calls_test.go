@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -102,7 +103,7 @@ func TestCall_SandboxCallIsBilledOneStartedMinuteAndStreamsItsStates(t *testing.
 	var call wire.Call
 	_ = json.Unmarshal(body, &call)
 	if call.To != providers.SandboxNumberHangsUpAfter || call.Country != "US" || call.ToNational == "" || call.PricePerMinuteCents <= 0 ||
-		call.MaxMinutes != 1000/call.PricePerMinuteCents || call.CallerID != "+14155550199" || call.CallID == "" {
+		call.MaxMinutes != min(1000/call.PricePerMinuteCents, int64(s.cfg.MaxCallMinutes)) || call.CallerID != "+14155550199" || call.CallID == "" {
 		t.Fatalf("authorisation %+v", call)
 	}
 	acct, _ := s.ledger.Account(context.Background(), c.user.AccountID)
@@ -159,7 +160,12 @@ func TestCall_SandboxCallIsBilledOneStartedMinuteAndStreamsItsStates(t *testing.
 		t.Fatalf("ledger verify: %v %v", ds, err)
 	}
 	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.CallWorkflowID(call.CallID), ""), "call-completed-after-5s")
-	t.Logf("Temporal actions of a completed call: %d", actions(t, s, call.CallID))
+	// Temporal Cloud bills per action: the issue's target is at most 10.
+	if n := actions(t, s, call.CallID); n > 10 {
+		t.Fatalf("a completed call took %d Temporal actions, want at most 10", n)
+	} else {
+		t.Logf("Temporal actions of a completed call: %d", n)
+	}
 }
 
 // actions counts what Temporal Cloud bills for a workflow: its start,
@@ -313,7 +319,9 @@ func TestVoiceWebhook_UnknownUsedOrMismatchedCallsAreHungUpOn(t *testing.T) {
 		!strings.Contains(twiml, `callerId="+14155550199"`) || !strings.Contains(twiml, `statusCallbackEvent="initiated ringing answered completed"`) {
 		t.Fatalf("the authorised call answered %s", twiml)
 	}
-	if again := voice(call.CallID, me, "CA3"); again != twiml {
+	// The same TwiML again (twiml renders attributes in map order, so
+	// compare what matters).
+	if again := voice(call.CallID, me, "CA3"); !strings.Contains(again, `timeLimit="`+fmt.Sprint(call.MaxMinutes*60)+`"`) || !strings.Contains(again, "+14155550100</Number>") {
 		t.Fatalf("Twilio retrying the webhook got %s", again)
 	}
 	if used := voice(call.CallID, me, "CA4"); !strings.Contains(used, "already placed") {
@@ -369,5 +377,87 @@ func TestCall_TwentyConcurrentDuplicatedCallbacksChargeOnce(t *testing.T) {
 	s.db.Model(&models.CallEvent{}).Where("call_id = ?", call.CallID).Count(&events)
 	if events != 21 {
 		t.Fatalf("%d callbacks recorded, want all 21", events)
+	}
+}
+
+// A worker killed mid-call: the call's callbacks arrive while no worker
+// runs (Temporal keeps the signals), a new worker picks the call up, and the
+// bill is the same one charge of the same minutes.
+func TestCall_WorkerKilledMidCallBillsTheSameAfterRestart(t *testing.T) {
+	s := newCreditsServer(t, testenv.Postgres(t))
+	c := s.caller("restart@example.com", 5000)
+	code, body := c.post("/api/calls", wire.NewCall{To: "+14155550100"})
+	if code != http.StatusCreated {
+		t.Fatalf("authorise: %d %s", code, body)
+	}
+	var call wire.Call
+	_ = json.Unmarshal(body, &call)
+	hooks := providers.NewSandboxWebhooks(s.URL, s.cfg.EffectiveTwilioAuthToken(), "", nil)
+	ctx := context.Background()
+	voice := url.Values{"CallSid": {"CAparent"}, "CallId": {call.CallID}, "From": {"client:" + fmt.Sprintf("user_%d", c.user.ID)}}
+	if st, _, err := hooks.CallTwilio(ctx, providers.VoiceWebhookPath, voice); err != nil || st != 200 {
+		t.Fatalf("voice webhook %d %v", st, err)
+	}
+	status := func(form url.Values) {
+		t.Helper()
+		if st, err := hooks.DeliverTwilio(ctx, "/api/webhooks/twilio/status?call="+call.CallID, form); err != nil || st >= 300 {
+			t.Fatalf("status callback %v: %d %v", form, st, err)
+		}
+	}
+	status(url.Values{"CallSid": {"CAchild"}, "CallStatus": {"in-progress"}, "SequenceNumber": {"2"}})
+	// The worker dies while the call talks.
+	s.worker.Stop()
+	status(url.Values{"CallSid": {"CAchild"}, "CallStatus": {"completed"}, "CallDuration": {"61"}, "SequenceNumber": {"3"}})
+	if a, _ := s.ledger.Account(ctx, c.user.AccountID); a.BalanceCents != 5000 || a.HeldCents == 0 {
+		t.Fatalf("billed with no worker running: balance %d held %d", a.BalanceCents, a.HeldCents)
+	}
+	s.startWorker()
+	res := s.waitCall(call.CallID)
+	if res.State != workflows.CallCompleted || res.BilledMinutes != 2 || res.CostCents != 2*call.PricePerMinuteCents {
+		t.Fatalf("after the restart %+v, want completed, 2 minutes", res)
+	}
+	var charges int64
+	s.db.Model(&models.LedgerEntry{}).Where("account_id = ? AND kind = ?", c.user.AccountID, models.EntryCallCharge).Count(&charges)
+	a, _ := s.ledger.Account(ctx, c.user.AccountID)
+	if charges != 1 || a.BalanceCents != 5000-2*call.PricePerMinuteCents || a.HeldCents != 0 {
+		t.Fatalf("%d charges, balance %d held %d; want one charge of 2 minutes and the hold released", charges, a.BalanceCents, a.HeldCents)
+	}
+}
+
+// The Voice SDK's token: the caller's identity, the configured TTL in its
+// exp claim, never for an empty balance or a disabled account.
+func TestVoiceToken_IdentityTTLAndRefusals(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	get := func(c caller) (int, []byte) {
+		code, _, body := s.do(http.MethodGet, "/api/calls/token", nil, nil, c.cookie)
+		return code, body
+	}
+	rich := s.caller("token@example.com", 1000)
+	before := time.Now()
+	code, body := get(rich)
+	if code != http.StatusOK {
+		t.Fatalf("token: %d %s", code, body)
+	}
+	var vt wire.VoiceToken
+	_ = json.Unmarshal(body, &vt)
+	if vt.Identity != fmt.Sprintf("user_%d", rich.user.ID) || vt.Token == "" || !vt.Sandbox {
+		t.Fatalf("token %+v", vt)
+	}
+	if ttl := vt.ExpiresAt.Sub(before); ttl < s.cfg.VoiceTokenTTL-2*time.Second || ttl > s.cfg.VoiceTokenTTL+time.Second {
+		t.Fatalf("expires in %s, want VOICE_TOKEN_TTL %s", ttl, s.cfg.VoiceTokenTTL)
+	}
+	claims, _ := base64.RawURLEncoding.DecodeString(strings.Split(vt.Token, ".")[1])
+	if !strings.Contains(string(claims), fmt.Sprintf(`"exp":%d`, vt.ExpiresAt.Unix())) {
+		t.Fatalf("exp claim is not the expiry told: %s", claims)
+	}
+
+	broke := s.caller("token-broke@example.com", 0)
+	if code, body := get(broke); code != http.StatusForbidden || !strings.Contains(string(body), "top up") {
+		t.Fatalf("empty balance: %d %s, want 403 naming the top-up", code, body)
+	}
+	off := s.caller("token-off@example.com", 1000)
+	s.db.Model(&models.Account{}).Where("id = ?", off.user.AccountID).Update("status", models.StatusDisabled)
+	if code, body := get(off); code != http.StatusForbidden || !strings.Contains(string(body), "disabled") {
+		t.Fatalf("disabled account: %d %s, want 403 disabled", code, body)
 	}
 }

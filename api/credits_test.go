@@ -33,6 +33,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
+	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -57,6 +58,10 @@ type creditsServer struct {
 	noRedirect *http.Client
 	// prov are the worker's and the API's providers (one sandbox carrier).
 	prov providers.Providers
+	// queue and acts rebuild the worker after restartWorker stops it.
+	queue  string
+	acts   *activities.Activities
+	worker interface{ Stop() }
 }
 
 // newCreditsServer builds the server; adjust, when given, may swap the
@@ -70,6 +75,9 @@ func newCreditsServer(t *testing.T, db *gorm.DB, adjust ...func(config.Config, *
 	suffix := make([]byte, 6)
 	_, _ = rand.Read(suffix)
 	queue := "credits-test-" + hex.EncodeToString(suffix)
+	if _, err := rates.SeedIfEmpty(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
 	led := ledger.New(db)
 	s := &creditsServer{t: t, db: db, auth: auth.New(db), identity: identity.New(db, led), ledger: led, temporal: tc,
 		mailbox:    mail.NewMailbox(nil),
@@ -91,11 +99,8 @@ func newCreditsServer(t *testing.T, db *gorm.DB, adjust ...func(config.Config, *
 	for _, f := range adjust {
 		f(cfg, acts)
 	}
-	w := mworker.New(tc, queue, acts)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	s.queue, s.acts = queue, acts
+	s.startWorker()
 	pages, err := web.New()
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +108,17 @@ func newCreditsServer(t *testing.T, db *gorm.DB, adjust ...func(config.Config, *
 	s.Config.Handler = api.New(deps(cfg, db, api.Deps{Temporal: tc,
 		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led, Telephony: prov.Telephony, Carrier: prov.Carrier}))
 	return s
+}
+
+// startWorker runs a fresh worker on the server's task queue.
+func (s *creditsServer) startWorker() {
+	s.t.Helper()
+	w := mworker.New(s.temporal, s.queue, s.acts)
+	if err := w.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.worker = w
+	s.t.Cleanup(w.Stop)
 }
 
 // user makes a signed-in user of kind with a session cookie and a CLI token.

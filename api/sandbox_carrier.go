@@ -21,7 +21,7 @@ func (h *handlers) registerSandboxCarrier(r gin.IRouter) {
 	if !h.d.Config.Sandbox || h.d.Carrier == nil {
 		return
 	}
-	g := r.Group(SandboxCarrierPath, requireUser())
+	g := r.Group(SandboxCarrierPath, requireUserJSON())
 	g.POST(":id/connect", h.sandboxConnect)
 	g.POST(":id/hangup", h.sandboxHangup)
 }

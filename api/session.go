@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,6 +54,9 @@ func (h *handlers) loadSession() gin.HandlerFunc {
 		}
 		p, err := h.d.Auth.SessionPrincipal(c.Request.Context(), secret)
 		if err != nil {
+			if errors.Is(err, auth.ErrDisabled) {
+				c.Set(sessionDisabledKey, true)
+			}
 			h.clearSessionCookie(c)
 			c.Next()
 			return
@@ -88,6 +92,27 @@ func requireUser() gin.HandlerFunc {
 		}
 		c.Redirect(http.StatusSeeOther, "/signin?next="+url.QueryEscape(c.Request.URL.RequestURI()))
 		c.Abort()
+	}
+}
+
+// sessionDisabledKey marks a request whose session belongs to a disabled
+// user or account, so a JSON endpoint can say so instead of "sign in".
+const sessionDisabledKey = "session_disabled"
+
+// requireUserJSON guards the browser's JSON endpoints (the dialer's): no
+// redirect to a page a fetch cannot follow, but 401 to sign in again, or
+// 403 when the session's user or account is disabled.
+func requireUserJSON() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if _, ok := principal(c); ok {
+			c.Next()
+			return
+		}
+		if c.GetBool(sessionDisabledKey) {
+			abortWithError(c, fmt.Errorf("%w: calls are off for this user or account; contact support", auth.ErrDisabled))
+			return
+		}
+		abortWithError(c, fmt.Errorf("%w: sign in again to call", auth.ErrUnauthenticated))
 	}
 }
 

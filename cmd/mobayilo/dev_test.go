@@ -182,8 +182,8 @@ func TestDev_RunsTheWholeSystemAndKeepsItsDataAcrossRestarts(t *testing.T) {
 	if code, err := good.DeliverTwilio(ctx, "/api/webhooks/twilio/status", map[string][]string{"CallSid": {"CA1"}, "CallStatus": {"completed"}}); err != nil || code != 204 {
 		t.Fatalf("signed twilio callback: %d %v", code, err)
 	}
-	if code, _ := forged.DeliverTwilio(ctx, "/api/webhooks/twilio/status", map[string][]string{"CallSid": {"CA1"}}); code != 400 {
-		t.Fatalf("forged twilio callback answered %d, want 400", code)
+	if code, _ := forged.DeliverTwilio(ctx, "/api/webhooks/twilio/status", map[string][]string{"CallSid": {"CA1"}}); code != 403 {
+		t.Fatalf("forged twilio callback answered %d, want 403", code)
 	}
 
 	out, code := s.admin("ledger", "adjust", "--email", "demo@mobayilo.local", "--amount-cents", "-500", "--reason", "e2e debit")

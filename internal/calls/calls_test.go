@@ -51,7 +51,9 @@ func newEnv(t *testing.T, db *gorm.DB, balanceCents int64) *env {
 	return &env{ctx: ctx, db: db, led: led, svc: svc, user: u}
 }
 
-func (e *env) caller() calls.Caller { return calls.Caller{UserID: e.user.ID, AccountID: e.user.AccountID} }
+func (e *env) caller() calls.Caller {
+	return calls.Caller{UserID: e.user.ID, AccountID: e.user.AccountID}
+}
 
 func (e *env) open(t *testing.T, to string) models.Call {
 	t.Helper()

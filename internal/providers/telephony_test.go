@@ -2,6 +2,8 @@ package providers
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -135,4 +137,73 @@ func assertRejected(t *testing.T, err error) {
 func basicAuth(h http.Header) (user, pass string, ok bool) {
 	r := http.Request{Header: h}
 	return r.BasicAuth()
+}
+
+// Reconciliation asks Twilio for a call by SID: the request is the one
+// Twilio's own OpenAPI spec describes (Prism refuses any other), and the
+// answer's status and duration are read.
+func TestTwilioTelephony_FetchCallReadsStatusAndDurationFromTwilio(t *testing.T) {
+	tel, rec := prismTelephony(t, nil)
+	const sid = "CA0123456789abcdef0123456789abcdef"
+
+	info, err := tel.FetchCall(context.Background(), sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if info.SID == "" || info.Status == "" {
+		t.Fatalf("call = %+v, want Twilio's SID and status", info)
+	}
+	if info.DurationSeconds < 0 {
+		t.Errorf("duration = %d, want Twilio's example duration read", info.DurationSeconds)
+	}
+	reqs := rec.requests()
+	want := "/2010-04-01/Accounts/" + testenv.PrismProbeAccountSID + "/Calls/" + sid + ".json"
+	if len(reqs) != 1 || reqs[0].URL.Path != want || reqs[0].Method != http.MethodGet {
+		t.Fatalf("requests %v, want one GET %s", reqs, want)
+	}
+}
+
+// Voice tokens carry the TTL we ask for in their exp claim, not
+// twilio-go's one-hour floor, and a Voice grant for our TwiML app.
+func TestVoiceToken_ExpClaimIsTheTTLAskedFor(t *testing.T) {
+	now := time.Now()
+	expires := now.Add(5 * time.Minute).Truncate(time.Second)
+	tok, err := voiceToken("AC0123", "SK0123", "secret0123", "AP0123", "user_7", expires)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token %q is not a JWT", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Exp    int64  `json:"exp"`
+		Iss    string `json:"iss"`
+		Sub    string `json:"sub"`
+		Grants struct {
+			Identity string `json:"identity"`
+			Voice    struct {
+				Outgoing struct {
+					ApplicationSid string `json:"application_sid"`
+				} `json:"outgoing"`
+			} `json:"voice"`
+		} `json:"grants"`
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims.Exp != expires.Unix() {
+		t.Errorf("exp = %d (%s from now), want %d (5m)", claims.Exp, time.Unix(claims.Exp, 0).Sub(now).Round(time.Second), expires.Unix())
+	}
+	if claims.Iss != "SK0123" || claims.Sub != "AC0123" || claims.Grants.Identity != "user_7" || claims.Grants.Voice.Outgoing.ApplicationSid != "AP0123" {
+		t.Errorf("claims %+v", claims)
+	}
+	if _, err := voiceToken("AC0123", "", "", "", "user_7", expires); err == nil {
+		t.Error("a token without an API key was signed")
+	}
 }

@@ -30,7 +30,7 @@ type Call struct {
 	// BalanceCents is the wallet's balance once the call is billed.
 	BalanceCents *int64    `json:"balance_cents,omitempty"`
 	Balance      string    `json:"balance,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
+	CreatedAt    time.Time `json:"created_at,omitzero"`
 }
 
 // NewCall is POST /api/calls's body: the number as typed, and the country
