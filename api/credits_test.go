@@ -46,7 +46,7 @@ import (
 // (which points back at this server), and a database.
 type creditsServer struct {
 	*httptest.Server
-	t        *testing.T
+	t        testing.TB
 	db       *gorm.DB
 	cfg      config.Config
 	auth     *auth.Service
@@ -66,7 +66,7 @@ type creditsServer struct {
 
 // newCreditsServer builds the server; adjust, when given, may swap the
 // worker's dependencies (e.g. a different payment provider) before it starts.
-func newCreditsServer(t *testing.T, db *gorm.DB, adjust ...func(config.Config, *activities.Activities)) *creditsServer {
+func newCreditsServer(t testing.TB, db *gorm.DB, adjust ...func(config.Config, *activities.Activities)) *creditsServer {
 	t.Helper()
 	tc := testenv.Temporal(t).Client(t)
 	if err := mworker.EnsureSearchAttributes(context.Background(), tc, testenv.Temporal(t).Namespace); err != nil {
