@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -36,6 +38,10 @@ const benchConcurrency = 8
 // talk (2 minutes billed), and the workflow's bill. It reports calls/s and
 // the p50/p99 of POST /api/calls and of the voice webhook under that load.
 func BenchmarkCallLifecycle(b *testing.B) {
+	// Request logs would interleave with the benchmark's result lines.
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer slog.SetDefault(prev)
 	for _, db := range []struct {
 		name string
 		open func(testing.TB) *gorm.DB
