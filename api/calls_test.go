@@ -112,7 +112,10 @@ func TestCall_SandboxCallIsBilledOneStartedMinuteAndStreamsItsStates(t *testing.
 	}
 	// The dialer's event stream, read while the call goes.
 	states := make(chan []string, 1)
+	first := make(chan struct{})
+	var once sync.Once
 	go func() {
+		defer once.Do(func() { close(first) })
 		req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/calls/"+call.CallID+"/events", nil)
 		req.AddCookie(c.cookie)
 		resp, err := http.DefaultClient.Do(req)
@@ -130,10 +133,12 @@ func TestCall_SandboxCallIsBilledOneStartedMinuteAndStreamsItsStates(t *testing.
 				if len(seen) == 0 || seen[len(seen)-1] != ev.Status || ev.CostCents != nil {
 					seen = append(seen, ev.Status)
 				}
+				once.Do(func() { close(first) })
 			}
 		}
 		states <- seen
 	}()
+	<-first // the stream has shown the authorised call
 	if code, body := c.post(api.SandboxCarrierPath+call.CallID+"/connect", nil); code != http.StatusOK {
 		t.Fatalf("connect = %d %s", code, body)
 	}
@@ -459,5 +464,38 @@ func TestVoiceToken_IdentityTTLAndRefusals(t *testing.T) {
 	s.db.Model(&models.Account{}).Where("id = ?", off.user.AccountID).Update("status", models.StatusDisabled)
 	if code, body := get(off); code != http.StatusForbidden || !strings.Contains(string(body), "disabled") {
 		t.Fatalf("disabled account: %d %s, want 403 disabled", code, body)
+	}
+}
+
+// The webhook recorded a final callback but failed before the workflow
+// heard of it (the process died, Temporal was briefly unreachable): Twilio's
+// retry of the same callback must still reach the workflow, so the call is
+// billed now, not hours later by reconciliation.
+func TestStatusWebhook_RetryOfACallbackRecordedButNotSignalledReachesTheWorkflow(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	c := s.caller("retry@example.com", 1000)
+	code, body := c.post("/api/calls", wire.NewCall{To: "+14155550100"})
+	if code != http.StatusCreated {
+		t.Fatalf("authorise: %d %s", code, body)
+	}
+	var call wire.Call
+	_ = json.Unmarshal(body, &call)
+	hooks := providers.NewSandboxWebhooks(s.URL, s.cfg.EffectiveTwilioAuthToken(), "", nil)
+	ctx := context.Background()
+	voice := url.Values{"CallSid": {"CAparent"}, "CallId": {call.CallID}, "From": {"client:" + fmt.Sprintf("user_%d", c.user.ID)}}
+	if st, _, err := hooks.CallTwilio(ctx, providers.VoiceWebhookPath, voice); err != nil || st != 200 {
+		t.Fatalf("voice webhook %d %v", st, err)
+	}
+	svc := calls.New(s.db, s.ledger, nil, calls.Policy{})
+	// What the first delivery got as far as: the row, not the signal.
+	if _, err := svc.RecordStatus(ctx, calls.StatusEvent{CallID: call.CallID, CallSID: "CAchild", Status: "completed", SequenceNumber: 3, DurationSeconds: 61}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := hooks.DeliverTwilio(ctx, "/api/webhooks/twilio/status?call="+call.CallID,
+		url.Values{"CallSid": {"CAchild"}, "CallStatus": {"completed"}, "CallDuration": {"61"}, "SequenceNumber": {"3"}}); err != nil || st != http.StatusNoContent {
+		t.Fatalf("Twilio's retry: %d %v", st, err)
+	}
+	if res := s.waitCall(call.CallID); res.State != workflows.CallCompleted || res.BilledMinutes != 2 {
+		t.Fatalf("result %+v, want completed and 2 minutes billed", res)
 	}
 }

@@ -95,8 +95,17 @@ func (h *handlers) record(ctx context.Context, ev calls.StatusEvent) error {
 	if err != nil {
 		return err
 	}
-	if !rec.Advanced || (rec.Status != models.CallInProgress && !rec.Status.Final()) {
-		return nil // ringing, a duplicate or a late one: the row has it
+	if rec.Status != models.CallInProgress && !rec.Status.Final() {
+		return nil // ringing and dialing change nothing the workflow bills
+	}
+	// Twilio repeats a callback we failed to answer, and the row may have
+	// moved before the workflow heard of it: a repeat of the call's current
+	// status is signalled again until the call is billed (the workflow
+	// ignores what it already knows). Another callback of a status the call
+	// already has (the <Dial action> after the status callback) is not: one
+	// signal action fewer per call.
+	if !rec.Advanced && (!rec.Repeat || rec.Call.Status != rec.Status || rec.Call.BilledMinutes != nil) {
+		return nil // a late, lower status, a second source, or after the bill: the row has it
 	}
 	err = h.wf.SignalCallStatus(ctx, ev.CallID, workflows.CallStatusEvent{State: string(rec.Status), DurationSeconds: ev.DurationSeconds, Source: "callback " + ev.Status})
 	if errors.Is(err, workflows.ErrNotRunning) {

@@ -402,6 +402,9 @@ type Recorded struct {
 	// Advanced: the callback moved the call forward (the workflow needs
 	// it); a duplicate or a late, lower status changes nothing.
 	Advanced bool
+	// Repeat: the very same callback (SID, status, sequence number) was
+	// recorded before: Twilio retrying one we may not have passed on.
+	Repeat bool
 	// Status is the callback's status in the call's terms.
 	Status models.CallStatus
 }
@@ -418,6 +421,11 @@ func (s *Service) RecordStatus(ctx context.Context, ev StatusEvent) (Recorded, e
 	c, err := s.Get(ctx, ev.CallID)
 	if err != nil {
 		return Recorded{}, err
+	}
+	var seen int64
+	if err := s.db.WithContext(ctx).Model(&models.CallEvent{}).Where("call_id = ? AND call_sid = ? AND status = ? AND sequence_number = ?",
+		c.ID, ev.CallSID, ev.Status, ev.SequenceNumber).Count(&seen).Error; err != nil {
+		return Recorded{}, fmt.Errorf("calls: look up callbacks of %s: %w", c.ID, err)
 	}
 	now := s.now()
 	e := models.CallEvent{CallID: c.ID, CallSID: ev.CallSID, Status: ev.Status, SequenceNumber: ev.SequenceNumber, ReceivedAt: now}
@@ -446,7 +454,7 @@ func (s *Service) RecordStatus(ctx context.Context, ev StatusEvent) (Recorded, e
 		}
 	}
 	c, err = s.Get(ctx, c.ID)
-	return Recorded{Call: c, Advanced: res.RowsAffected == 1, Status: st}, err
+	return Recorded{Call: c, Advanced: res.RowsAffected == 1, Repeat: seen > 0, Status: st}, err
 }
 
 // Settlement is how a call ended, as its workflow decided it.
