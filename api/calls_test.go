@@ -498,4 +498,22 @@ func TestStatusWebhook_RetryOfACallbackRecordedButNotSignalledReachesTheWorkflow
 	if res := s.waitCall(call.CallID); res.State != workflows.CallCompleted || res.BilledMinutes != 2 {
 		t.Fatalf("result %+v, want completed and 2 minutes billed", res)
 	}
+	// A callback after the bill, with another duration: acknowledged,
+	// recorded, the call flagged for reconciliation, nothing charged again.
+	balance := c.balance()
+	for _, path := range []string{"/api/webhooks/twilio/status?call=" + call.CallID, "/api/webhooks/twilio/dial-action?call=" + call.CallID} {
+		form := url.Values{"CallSid": {"CAchild"}, "CallStatus": {"completed"}, "CallDuration": {"200"}, "SequenceNumber": {"4"}}
+		if strings.Contains(path, "dial-action") {
+			form = url.Values{"DialCallSid": {"CAchild"}, "DialCallStatus": {"completed"}, "DialCallDuration": {"200"}}
+		}
+		if st, err := hooks.DeliverTwilio(ctx, path, form); err != nil || st >= 300 {
+			t.Fatalf("late callback %s: %d %v", path, st, err)
+		}
+	}
+	got, _ := svc.Get(ctx, call.CallID)
+	var late int64
+	s.db.Model(&models.CallEvent{}).Where("call_id = ? AND duration_seconds = ?", call.CallID, 200).Count(&late)
+	if got.ReconcileReason == "" || late != 2 || c.balance() != balance || *got.BilledMinutes != 2 {
+		t.Fatalf("after late callbacks: reason %q, %d recorded, balance %d (was %d), billed %d", got.ReconcileReason, late, c.balance(), balance, *got.BilledMinutes)
+	}
 }
