@@ -326,7 +326,7 @@ func TestSeatCap_SetOnCompanyPageAndEnforcedByAuthorise(t *testing.T) {
 			t.Fatal(err)
 		}
 		today := time.Now().UTC().Truncate(24 * time.Hour)
-		e.addCall(t, dee, "+14155550100", models.CallCompleted, today.Add(time.Second), 60*49)     // 98¢ today
+		e.addCall(t, dee, "+14155550100", models.CallCompleted, today.Add(time.Second), 60*49)    // 98¢ today
 		e.addCall(t, dee, "+14155550100", models.CallCompleted, today.Add(-time.Minute), 60*1000) // yesterday: not counted
 
 		admin := e.signIn(t, ana)
