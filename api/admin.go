@@ -34,6 +34,7 @@ func (h *handlers) registerAdmin(r gin.IRouter) {
 	g.GET("/subscribers", h.adminSubscribersPage)
 	g.POST("/subscribers/:id/invite", h.adminInvite)
 	g.GET("/audit", h.adminAuditPage)
+	h.registerAdminCalling(g)
 }
 
 // adminFlashes are the messages a redirect back into /admin may carry, by

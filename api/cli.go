@@ -37,6 +37,7 @@ func (h *handlers) registerCLI(r gin.IRouter) {
 	cli.GET("/me", h.cliMe)
 	cli.DELETE("/token", h.cliRevokeOwnToken)
 	cli.POST("/token/revoke", h.cliRevokeOwnToken)
+	h.registerCLICalls(cli)
 }
 
 var (

@@ -25,6 +25,7 @@ func (h *handlers) registerCompany(r gin.IRouter) {
 	g.POST("/domains/:id/remove", h.companyRemoveDomain)
 	g.POST("/seats/:id/disable", h.companySeatStatus(models.StatusDisabled))
 	g.POST("/seats/:id/enable", h.companySeatStatus(models.StatusActive))
+	g.POST("/seats/:id/cap", h.companySeatCap)
 }
 
 // requireCompanyAdmin lets through the owner of a company account.
@@ -48,6 +49,8 @@ var companyFlashes = map[string]string{
 	"domain-removed": "Domain removed. Existing seats stay; new sign-ins from it no longer become seats.",
 	"seat-disabled":  "Seat disabled. It was signed out everywhere and its CLI tokens were revoked.",
 	"seat-enabled":   "Seat re-enabled. They can sign in again.",
+	"cap-set":        "Daily spend cap saved. Calls that would go over it are refused.",
+	"cap-removed":    "Daily spend cap removed.",
 }
 
 // companyView is the company page's data.
@@ -75,6 +78,11 @@ type companySeat struct {
 	LastSignIn string
 	Entries    int64
 	Spent      string
+	// CanCap: a seat (not the admin) whose daily spend the admin caps.
+	CanCap     bool
+	Cap        string // "" when none
+	CapInput   string // the cap as the form shows it
+	SpentToday string
 }
 
 func (h *handlers) companyPage(c *gin.Context) {
@@ -94,9 +102,19 @@ func (h *handlers) renderCompany(c *gin.Context, status int, flash, formDomain s
 		v.Domains = append(v.Domains, companyDomain{ID: d.ID, Name: name, ASCII: d.Domain, IsASCII: name == d.Domain})
 	}
 	for _, s := range co.Seats {
-		v.Seats = append(v.Seats, companySeat{ID: s.User.ID, Email: s.User.Email, Owner: s.User.Role == models.RoleOwner,
+		seat := companySeat{ID: s.User.ID, Email: s.User.Email, Owner: s.User.Role == models.RoleOwner,
 			Self: s.User.ID == p.User.ID, Active: s.User.Status == models.StatusActive, LastSignIn: lastSignIn(s.User.LastSignInAt),
-			Entries: s.Entries, Spent: money.Format(s.SpentCents)})
+			Entries: s.Entries, Spent: money.Format(s.SpentCents), CanCap: s.User.Role == models.RoleSeat}
+		if s.User.DailySpendCapCents != nil {
+			seat.Cap, seat.CapInput = money.Format(*s.User.DailySpendCapCents), money.FormatInput(*s.User.DailySpendCapCents)
+		}
+		today, err := h.d.Calls.SpentToday(c.Request.Context(), s.User.ID)
+		if err != nil {
+			h.pageFailed(c, err)
+			return
+		}
+		seat.SpentToday = money.Format(today)
+		v.Seats = append(v.Seats, seat)
 	}
 	pg := web.PageFor(c, "Company", "settings")
 	pg.Data, pg.Flash = v, flash
@@ -148,6 +166,35 @@ func (h *handlers) companySeatStatus(st models.Status) gin.HandlerFunc {
 		}
 		c.Redirect(http.StatusSeeOther, "/company?done=seat-enabled")
 	}
+}
+
+// companySeatCap sets or, with an empty amount, removes a seat's daily
+// spend cap.
+func (h *handlers) companySeatCap(c *gin.Context) {
+	p, _ := principal(c)
+	id, ok := h.pathID(c)
+	if !ok {
+		return
+	}
+	var capCents *int64
+	if raw := strings.TrimSpace(c.PostForm("cap")); raw != "" {
+		cents, err := money.ParseDollars(raw)
+		if err != nil {
+			h.companyFailed(c, &requestError{status: http.StatusUnprocessableEntity, code: "invalid_cap",
+				message: "the daily cap must be a dollar amount such as 20 or 7.50, or empty for no cap"}, "")
+			return
+		}
+		capCents = &cents
+	}
+	if _, err := h.d.Identity.SetSeatCap(c.Request.Context(), p.User, id, capCents); err != nil {
+		h.companyFailed(c, err, "")
+		return
+	}
+	if capCents == nil {
+		c.Redirect(http.StatusSeeOther, "/company?done=cap-removed")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/company?done=cap-set")
 }
 
 // companyFailed shows a refused action on the page itself, with its status

@@ -129,6 +129,12 @@ func statusFor(err error) (int, string) {
 		return http.StatusConflict, "idempotency_key_reused"
 	case errors.Is(err, credits.ErrRequestKeyInvalid):
 		return http.StatusBadRequest, "bad_idempotency_key"
+	case errors.Is(err, rates.ErrNoPriceSource), errors.Is(err, providers.ErrNoPricingCredentials):
+		return http.StatusConflict, "no_price_source"
+	case errors.Is(err, rates.ErrPriceSource):
+		return http.StatusBadGateway, "carrier_unavailable"
+	case errors.Is(err, rates.ErrInvalidRates), errors.Is(err, rates.ErrNoRates):
+		return http.StatusUnprocessableEntity, "invalid_rates"
 	case errors.Is(err, providers.ErrBadSignature):
 		return http.StatusBadRequest, "bad_signature"
 	case errors.Is(err, providers.ErrBadPayload):

@@ -8,12 +8,12 @@ import (
 	"github.com/mobayilo/mobayilo/web"
 )
 
-// registerPages adds the signed-in app shell's pages that later issues fill
-// in: the dialer and call history (credits.go serves /credits).
+// registerPages adds the signed-in app shell's pages: the dialer (credits.go
+// serves /credits, history.go /history).
 func (h *handlers) registerPages(r gin.IRouter) {
+	h.registerHistory(r)
 	for _, pg := range []struct{ path, name, title string }{
 		{"/dial", "dial", "Dial"},
-		{"/history", "history", "History"},
 	} {
 		r.GET(pg.path, requireUser(), func(c *gin.Context) {
 			p := web.PageFor(c, pg.title, pg.name)

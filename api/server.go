@@ -34,8 +34,10 @@ import (
 // the edges. Temporal may be nil in tests that do not touch workflows;
 // /readyz then reports it as not configured.
 type Deps struct {
-	Config     config.Config
-	Rates      *rates.Cache
+	Config config.Config
+	Rates  *rates.Cache
+	// RatesAdmin reloads the rate table and syncs Twilio's costs (admin).
+	RatesAdmin *rates.Admin
 	Auth       *auth.Service
 	Identity   *identity.Service
 	Ledger     *ledger.Service

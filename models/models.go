@@ -154,4 +154,10 @@ type Rate struct {
 	IndividualCents int64  `gorm:"not null"`
 	CompanyCents    int64  `gorm:"not null"`
 	UpdatedAt       time.Time
+	// TwilioCostMillicents is what Twilio charges us per minute for the
+	// prefix, in 1/1000 cent (Twilio quotes sub-cent prices), as `mobayilo
+	// rates sync` last read it; nil until a sync found a price. The sync
+	// sets only these two columns, never the sell prices above.
+	TwilioCostMillicents *int64
+	TwilioCostSyncedAt   *time.Time
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/autotopup"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/workflows"
@@ -351,22 +352,55 @@ func newRatesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := rates.Replace(ctx, db, rs)
+			res, err := rates.NewAdmin(db, nil, nil).Reload(ctx, operator(actor), rs, source)
 			if err != nil {
 				return &exitError{code: 1, msg: "rates reload: " + err.Error()}
 			}
-			summary := fmt.Sprintf("%d rates from %s: %d added, %d updated, %d removed, %d unchanged", len(rs), source, res.Added, res.Updated, res.Removed, res.Unchanged)
-			if err := audit(ctx, db, operator(actor), "rates.reload", "rates", summary); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "rates reload:", summary, "(API processes pick it up within 30 s)")
+			fmt.Fprintf(cmd.OutOrStdout(), "rates reload: %d rates from %s: %d added, %d updated, %d removed, %d unchanged (API processes pick it up within 30 s)\n",
+				len(rs), source, res.Added, res.Updated, res.Removed, res.Unchanged)
 			return nil
 		},
 	}
 	reload.Flags().StringVar(&file, "file", "", "CSV with columns prefix,iso,country,destination,individual_cents,company_cents")
 	reload.Flags().StringVar(&actor, "actor", "", "who is running this, for the audit log (default: your OS user)")
-	r.AddCommand(reload)
+	r.AddCommand(reload, newRatesSyncCmd())
 	return r
+}
+
+// newRatesSyncCmd is `mobayilo rates sync`: Twilio's voice prices (Pricing
+// API v2, every country we sell) recorded as our cost per prefix; our sell
+// prices stay as they are.
+func newRatesSyncCmd() *cobra.Command {
+	var actor string
+	sync := &cobra.Command{
+		Use:   "sync",
+		Short: "Record Twilio's cost per prefix from its Pricing API (our prices stay); needs Twilio credentials",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			src, err := providers.NewTwilioPricing(cfg)
+			if err != nil {
+				return &exitError{code: 1, msg: "rates sync: " + err.Error()}
+			}
+			ctx := cmd.Context()
+			db, err := app.OpenDB(ctx, cfg, cfg.UsesEmbeddedDB())
+			if err != nil {
+				return err
+			}
+			res, err := rates.NewAdmin(db, nil, src).Sync(ctx, operator(actor))
+			if err != nil {
+				return &exitError{code: 1, msg: "rates sync: " + err.Error() + " (nothing changed)"}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rates sync: %d countries read from Twilio; %d prefixes priced (%d changed), %d not covered by Twilio's prices, %d sold below cost (see /admin/rates)\n",
+				res.Countries, res.Priced, res.Changed, res.Unpriced, res.Negative)
+			return nil
+		},
+	}
+	sync.Flags().StringVar(&actor, "actor", "", "who is running this, for the audit log (default: your OS user)")
+	return sync
 }
 
 // triggerAutoTopUp runs the auto top-up hook after a debit, as call charges

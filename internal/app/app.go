@@ -25,6 +25,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/ratelimit"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/models"
@@ -117,7 +118,13 @@ func NewMailer(cfg config.Config, log *slog.Logger) (mail.Sender, *mail.Mailbox,
 func APIDeps(cfg config.Config, db *gorm.DB, ratesTTL time.Duration) api.Deps {
 	led := ledger.New(db)
 	rc := rates.NewCache(db, ratesTTL)
-	return api.Deps{Config: cfg, Rates: rc, Auth: auth.New(db), Identity: identity.New(db, led), Ledger: led,
+	// The rates sync reads Twilio's prices only with real credentials;
+	// the sandbox has none to read.
+	var prices rates.PriceSource
+	if p, err := providers.NewTwilioPricing(cfg); err == nil {
+		prices = p
+	}
+	return api.Deps{Config: cfg, Rates: rc, RatesAdmin: rates.NewAdmin(db, rc, prices), Auth: auth.New(db), Identity: identity.New(db, led), Ledger: led,
 		Credits: credits.New(db), AutoTopUps: autotopup.New(db, led), Limits: ratelimit.NewLimits(db), PingDB: models.Ping(db),
 		Calls: calls.New(db, led, rc, calls.PolicyFrom(cfg))}
 }

@@ -3,6 +3,7 @@ package calls
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mobayilo/mobayilo/models"
@@ -10,7 +11,12 @@ import (
 
 // Filter selects calls of one account for the history.
 type Filter struct {
-	AccountID int64
+	// AccountID is the account whose calls are listed; AllAccounts lists
+	// every account's (the operators' admin page) and ignores it.
+	AccountID   int64
+	AllAccounts bool
+	// To, when set, keeps calls whose E.164 destination starts with it.
+	To string
 	// UserID, when set, keeps one user's (or seat's) calls.
 	UserID int64
 	// Status, when set, keeps calls in that status.
@@ -38,7 +44,13 @@ func (s *Service) History(ctx context.Context, f Filter) ([]HistoryRow, int64, e
 		f.Limit = 50
 	}
 	f.Limit = min(f.Limit, MaxPage)
-	q := s.db.WithContext(ctx).Table("calls").Where("calls.account_id = ?", f.AccountID)
+	q := s.db.WithContext(ctx).Table("calls")
+	if !f.AllAccounts {
+		q = q.Where("calls.account_id = ?", f.AccountID)
+	}
+	if f.To != "" {
+		q = q.Where("calls.to_e164 LIKE ?", likePrefix(f.To))
+	}
 	if f.UserID != 0 {
 		q = q.Where("calls.user_id = ?", f.UserID)
 	}
@@ -84,4 +96,12 @@ func (s *Service) Recent(ctx context.Context, accountID int64) ([]models.Call, e
 		return nil, fmt.Errorf("calls: recent destinations of account %d: %w", accountID, err)
 	}
 	return out, nil
+}
+
+// likePrefix is a LIKE pattern for "starts with p", p's own wildcards
+// escaped away (destinations are digits and '+', so this is belt and
+// braces).
+func likePrefix(p string) string {
+	p = strings.NewReplacer("%", "", "_", "", "\\", "").Replace(p)
+	return p + "%"
 }

@@ -61,6 +61,9 @@ type Config struct {
 	TemporalTaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"mobayilo"`
 	// TemporalUIPort is where `mobayilo dev` serves the Temporal Web UI.
 	TemporalUIPort int `env:"TEMPORAL_UI_PORT" envDefault:"8233"`
+	// TemporalUIURL is the Temporal Web UI the admin pages link workflow
+	// IDs to (the dev server's UI by default).
+	TemporalUIURL string `env:"TEMPORAL_UI_URL" envDefault:"http://localhost:8233"`
 
 	TwilioAccountSID    string `env:"TWILIO_ACCOUNT_SID"`
 	TwilioAuthToken     string `env:"TWILIO_AUTH_TOKEN"`
@@ -179,6 +182,7 @@ func (c Config) validate() error {
 	checkURL("TWILIO_API_BASE_URL", c.TwilioAPIBaseURL, "http", "https")
 	checkURL("STRIPE_API_BASE_URL", c.StripeAPIBaseURL, "http", "https")
 	checkURL("SMTP_URL", c.SMTPURL, "smtp", "smtps")
+	checkURL("TEMPORAL_UI_URL", c.TemporalUIURL, "http", "https")
 	if c.DatabaseURL != "" {
 		checkURL("DATABASE_URL", c.DatabaseURL, "postgres", "postgresql")
 	}

@@ -408,3 +408,47 @@ func verb(st models.Status) string {
 	}
 	return "enable"
 }
+
+// MaxSeatCapCents bounds a seat's daily spend cap ($10,000), far above any
+// day of calls, so a typo of extra zeros is caught.
+const MaxSeatCapCents = 1_000_000
+
+// SetSeatCap sets (capCents non-nil) or removes (nil) the daily spend cap
+// of a seat of the admin's company; authorising a call checks it. The
+// owner has no cap: they set the caps. Errors: ErrNotCompanyAdmin,
+// ErrNotFound (including another company's user), ErrInvalid.
+func (s *Service) SetSeatCap(ctx context.Context, admin models.User, seatID int64, capCents *int64) (models.User, error) {
+	acct, err := s.companyOf(ctx, admin)
+	if err != nil {
+		return models.User{}, err
+	}
+	if capCents != nil && (*capCents < 0 || *capCents > MaxSeatCapCents) {
+		return models.User{}, fmt.Errorf("%w: a daily cap is between $0.00 and $10,000.00", ErrInvalid)
+	}
+	var seat models.User
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("id = ? AND account_id = ?", seatID, acct.ID).Take(&seat).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return fmt.Errorf("%w: no such seat in your company", ErrNotFound)
+			}
+			return err
+		}
+		if seat.Role != models.RoleSeat {
+			return fmt.Errorf("%w: the company's admin has no daily cap; caps are for seats", ErrInvalid)
+		}
+		if err := tx.Model(&models.User{}).Where("id = ?", seat.ID).
+			Updates(map[string]any{"daily_spend_cap_cents": capCents, "updated_at": time.Now().UTC()}).Error; err != nil {
+			return err
+		}
+		seat.DailySpendCapCents = capCents
+		details := fmt.Sprintf("email=%s cap=none", seat.Email)
+		if capCents != nil {
+			details = fmt.Sprintf("email=%s cap_cents=%d", seat.Email, *capCents)
+		}
+		return audit(tx, CompanyAdminActor(admin).Name, "seat.cap", UserActor(seat.ID), details)
+	})
+	if err != nil {
+		return models.User{}, err
+	}
+	return seat, nil
+}

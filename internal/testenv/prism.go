@@ -15,7 +15,7 @@ import (
 // pattern, not its existence, so any such SID works in requests to it.
 const PrismProbeAccountSID = "AC0123456789abcdef0123456789abcdef"
 
-var twilioPrism struct {
+var twilioPrism, pricingPrism struct {
 	once sync.Once
 	url  string
 	err  error
@@ -75,4 +75,53 @@ func startTwilioPrism() (string, error) {
 	}
 	// Node takes a few seconds to load the spec, more on a busy CI machine.
 	return launchPeer("prism", args, ready, 90*time.Second)
+}
+
+// TwilioPricingPrism returns the base URL of a second Prism, serving
+// Twilio's Pricing v2 spec (pricing.twilio.com), shared like TwilioPrism.
+// It runs without --errors: Twilio's own response examples give prices as
+// strings ("0.013") where the spec's schema says number, and --errors would
+// turn every answer into a 500. Requests are still validated: a bad query
+// parameter is a 422 and missing basic auth a 401.
+func TwilioPricingPrism(t testing.TB) string {
+	t.Helper()
+	pricingPrism.once.Do(func() { pricingPrism.url, pricingPrism.err = startPricingPrism() })
+	if pricingPrism.err != nil {
+		Unavailable(t, "Prism (Twilio pricing mock)", pricingPrism.err)
+	}
+	return pricingPrism.url
+}
+
+func startPricingPrism() (string, error) {
+	npm := filepath.Join(RepoRoot(), "tools", "npm", "node_modules")
+	bin := os.Getenv("PRISM_BIN")
+	if bin == "" {
+		bin = filepath.Join(npm, ".bin", "prism")
+	}
+	spec := os.Getenv("TWILIO_PRICING_OAI_SPEC")
+	if spec == "" {
+		spec = filepath.Join(npm, "@twilio-alpha", "mcp", "twilio-oai", "spec", "json", "twilio_pricing_v2.json")
+	}
+	for _, f := range []string{bin, spec} {
+		if _, err := os.Stat(f); err != nil {
+			return "", err
+		}
+	}
+	args := func(port int) []string {
+		return []string{bin, "mock", "-p", strconv.Itoa(port), "-h", "127.0.0.1", "-v", "warn", spec}
+	}
+	ready := func(base string) bool {
+		req, err := http.NewRequest(http.MethodGet, base+"/v2/Voice/Countries", nil)
+		if err != nil {
+			return false
+		}
+		req.SetBasicAuth(PrismProbeAccountSID, "probe")
+		resp, err := peerProbeClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	return launchPeer("prism-pricing", args, ready, 90*time.Second)
 }

@@ -69,3 +69,33 @@ type SandboxConnect struct {
 	CallSID string `json:"call_sid"`
 	Refused string `json:"refused,omitempty"`
 }
+
+// HistoryCall is one call as `moby history` shows it; the field names are
+// the issue's contract. DurationSeconds, BilledMinutes and CostCents are
+// null until the call is billed; Seat is who placed it in a company (null
+// for an individual's calls).
+type HistoryCall struct {
+	CallID          string    `json:"call_id"`
+	To              string    `json:"to"`
+	Status          string    `json:"status"`
+	StartedAt       time.Time `json:"started_at"`
+	DurationSeconds *int64    `json:"duration_seconds"`
+	BilledMinutes   *int64    `json:"billed_minutes"`
+	CostCents       *int64    `json:"cost_cents"`
+	Seat            *string   `json:"seat"`
+}
+
+// History is GET /api/cli/history: the calls that match, newest first, and
+// how many match in all.
+type History struct {
+	Calls []HistoryCall `json:"calls"`
+	Total int64         `json:"total"`
+}
+
+// RateQuote is GET /api/cli/rates: what a minute to the destination costs
+// the caller and how many whole minutes the available balance buys; the
+// field names are the issue's contract.
+type RateQuote struct {
+	PricePerMinuteCents int64 `json:"price_per_minute_cents"`
+	MinutesAtBalance    int64 `json:"minutes_at_balance"`
+}

@@ -145,3 +145,35 @@ func call(ctx context.Context, c *http.Client, method, u string, hdr http.Header
 	}
 	return nil
 }
+
+// HistoryQuery is `moby history`'s filter; zero fields are not sent.
+type HistoryQuery struct {
+	Status, Since, Until string
+	Limit                int
+}
+
+// ListHistory reads the caller's calls, newest first.
+func ListHistory(ctx context.Context, c *http.Client, host string, q HistoryQuery) (wire.History, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"status": q.Status, "since": q.Since, "until": q.Until} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var h wire.History
+	return h, Call(ctx, c, http.MethodGet, host+"/api/cli/history?"+v.Encode(), nil, &h)
+}
+
+// GetRate reads the price of a minute to a destination (an ISO country
+// code or a number, read with country when national) for the caller.
+func GetRate(ctx context.Context, c *http.Client, host, destination, country string) (wire.RateQuote, error) {
+	v := url.Values{"q": {destination}}
+	if country != "" {
+		v.Set("country", country)
+	}
+	var r wire.RateQuote
+	return r, Call(ctx, c, http.MethodGet, host+"/api/cli/rates?"+v.Encode(), nil, &r)
+}

@@ -12,6 +12,8 @@ import (
 	autotopupCmd "github.com/mobayilo/mobayilo/internal/cli/autotopup"
 	balanceCmd "github.com/mobayilo/mobayilo/internal/cli/balance"
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
+	historyCmd "github.com/mobayilo/mobayilo/internal/cli/history"
+	ratesCmd "github.com/mobayilo/mobayilo/internal/cli/rates"
 	topupCmd "github.com/mobayilo/mobayilo/internal/cli/topup"
 	transactionsCmd "github.com/mobayilo/mobayilo/internal/cli/transactions"
 	versionCmd "github.com/mobayilo/mobayilo/internal/cli/version"
@@ -75,6 +77,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(authCmd.NewCmdAliases(f)...)
 	cmd.AddCommand(autotopupCmd.NewCmdAutoTopUp(f))
 	cmd.AddCommand(balanceCmd.NewCmdBalance(f, nil), topupCmd.NewCmdTopUp(f, nil), transactionsCmd.NewCmdTransactions(f, nil))
+	cmd.AddCommand(ratesCmd.NewCmdRates(f, nil), historyCmd.NewCmdHistory(f, nil))
 
 	makeArgErrorsUsageErrors(cmd)
 	return cmd
