@@ -9,23 +9,9 @@ import (
 )
 
 // registerPages adds the signed-in app shell's pages that later issues fill
-// in: the dialer and call history (credits.go serves /credits).
+// in: call history (dialer.go serves the dialer, credits.go /credits).
 func (h *handlers) registerPages(r gin.IRouter) {
-	for _, pg := range []struct{ path, name, title string }{
-		{"/dial", "dial", "Dial"},
-		{"/history", "history", "History"},
-	} {
-		r.GET(pg.path, requireUser(), func(c *gin.Context) {
-			p := web.PageFor(c, pg.title, pg.name)
-			if pg.name == "dial" {
-				// Checkout returns here with ?topup=<id> (credits.go);
-				// otherwise a failed auto top-up is worth the banner.
-				p.Flash = h.topUpFlash(c)
-				if pr, ok := principal(c); ok && p.Flash == "" {
-					p.Flash, p.FlashAction = h.AutoTopUpBanner(c.Request.Context(), pr.Account.ID)
-				}
-			}
-			h.d.Pages.Serve(c, http.StatusOK, pg.name, p)
-		})
-	}
+	r.GET("/history", requireUser(), func(c *gin.Context) {
+		h.d.Pages.Serve(c, http.StatusOK, "history", web.PageFor(c, "History", "history"))
+	})
 }
