@@ -332,6 +332,7 @@
       }
       var auth = r.body;
       call = { id: auth.call_id, price: auth.price_per_minute_cents, state: "", final: false };
+      incall.setAttribute("data-call-id", auth.call_id);
       form.hidden = true;
       $("[data-recent-section]").hidden = true;
       incall.hidden = false;
