@@ -14,8 +14,9 @@ export GOTOOLCHAIN := local
 
 .PHONY: run test tools tools-npm voice-sdk vet fmt-check bench-ledger build clean-data
 
-## run: build what is missing, then start Temporal (+UI), the worker and the API on the embedded database
-run: $(BIN)/temporal
+## run: build what is missing, then start Temporal (+UI), the worker and the API on the embedded database.
+## With live Twilio (TWILIO_ACCOUNT_SID) the dialer needs the Voice SDK bundle; the sandbox needs no Node.
+run: $(BIN)/temporal $(if $(TWILIO_ACCOUNT_SID),voice-sdk)
 	@echo "==> building mobayilo"
 	@$(GO) build -o $(BIN)/mobayilo ./cmd/mobayilo
 	@MOBAYILO_DATA_DIR=$(DATA_DIR) $(BIN)/mobayilo dev
