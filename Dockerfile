@@ -8,6 +8,14 @@
 
 ARG GO_VERSION=1.26
 
+# The live dialer's Twilio Voice SDK, bundled from the lockfile (make voice-sdk).
+FROM node:22 AS voice
+WORKDIR /src/web/voice
+COPY web/voice/package.json web/voice/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY web/voice/entry.js ./
+RUN npm run --silent build
+
 FROM golang:${GO_VERSION} AS build
 WORKDIR /src
 # go.mod pins the language version; never let the builder fetch another toolchain.
@@ -19,6 +27,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 
 COPY . .
+COPY --from=voice /src/web/static/vendor/ web/static/vendor/
 ARG VERSION=dev
 ARG COMMIT=none
 ARG DATE=unknown

@@ -12,10 +12,11 @@ RACE_PKGS := ./internal/ledger ./workflows ./worker
 TEST_TIMEOUT ?= 8m
 export GOTOOLCHAIN := local
 
-.PHONY: run test tools tools-npm vet fmt-check bench-ledger build clean-data
+.PHONY: run test tools tools-npm voice-sdk vet fmt-check bench-ledger build clean-data
 
-## run: build what is missing, then start Temporal (+UI), the worker and the API on the embedded database
-run: $(BIN)/temporal
+## run: build what is missing, then start Temporal (+UI), the worker and the API on the embedded database.
+## With live Twilio (TWILIO_ACCOUNT_SID) the dialer needs the Voice SDK bundle; the sandbox needs no Node.
+run: $(BIN)/temporal $(if $(TWILIO_ACCOUNT_SID),voice-sdk)
 	@echo "==> building mobayilo"
 	@$(GO) build -o $(BIN)/mobayilo ./cmd/mobayilo
 	@MOBAYILO_DATA_DIR=$(DATA_DIR) $(BIN)/mobayilo dev
@@ -46,6 +47,14 @@ tools/npm/node_modules/.package-lock.json: tools/npm/package.json tools/npm/pack
 	@echo "==> installing Prism and Twilio's OpenAPI spec (npm ci)"
 	@cd tools/npm && npm ci --no-audit --no-fund --loglevel=error
 
+## voice-sdk: bundle the live dialer's @twilio/voice-sdk (pinned in web/voice) with esbuild into
+## web/static/vendor, embedded by the next go build. Needs Node; sandbox mode (make run) does not.
+voice-sdk: web/static/vendor/voice-sdk.js
+
+web/static/vendor/voice-sdk.js: web/voice/package.json web/voice/package-lock.json web/voice/entry.js
+	@echo "==> bundling the Twilio Voice SDK (npm ci + esbuild)"
+	@cd web/voice && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
 vet:
 	$(GO) vet ./...
 
@@ -54,7 +63,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## test: every test, against real Postgres, a real Temporal server, stripe-mock, Prism and headless Chromium
-test: tools fmt-check vet
+test: tools voice-sdk fmt-check vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -race $(RACE_PKGS)
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -x -F $(foreach p,$(RACE_PKGS),-e $(MODULE)/$(patsubst ./%,%,$(p))))
 

@@ -217,11 +217,13 @@ func TestStatus_DisabledUserSeatAndAccountAreRefusedOnEveryPath(t *testing.T) {
 		}
 		signedIn := func(t *testing.T, c *http.Client) bool {
 			t.Helper()
+			// Signed in, /dial sends people on to the dialer at "/";
+			// signed out, to sign in.
 			r := e.send(t, c, "GET", "/dial", nil, nil)
 			if r.status == 303 && r.header.Get("Location") != "/signin?next=%2Fdial" {
 				t.Fatalf("refused with a redirect to %q", r.header.Get("Location"))
 			}
-			return r.status == 200
+			return r.status == http.StatusFound && r.header.Get("Location") == "/"
 		}
 
 		t.Run("user", func(t *testing.T) {
@@ -343,7 +345,7 @@ func TestBrowser_OperatorDisablesUserWhoIsSignedOutOnTheirNextRequest(t *testing
 	if err := chromedp.Do(userCtx, setSession(session(ana)), chromedp.Navigate(e.URL+"/dial")); err != nil {
 		t.Fatal(err)
 	}
-	if loc, err := chromedp.Run(userCtx, chromedp.Location()); err != nil || loc != e.URL+"/dial" {
+	if loc, err := chromedp.Run(userCtx, chromedp.Location()); err != nil || loc != e.URL+"/" {
 		t.Fatalf("user before: at %q (%v); want the dialer", loc, err)
 	}
 

@@ -131,7 +131,7 @@ func TestAutoTopUpPage_OwnerSavesACardThroughSetupCheckoutThenOptsIn(t *testing.
 		}
 		// The dialer and the credits page carry it too, with the link that
 		// fixes it: that is where people are.
-		for _, path := range []string{"/dial", "/credits"} {
+		for _, path := range []string{"/", "/credits"} {
 			if _, page := get(path); !strings.Contains(page, "approve the $20.00 auto top-up") ||
 				!strings.Contains(page, `href="/autotopup/approve" data-flash-action>Approve it</a>`) {
 				t.Fatalf("%s lacks the auto top-up banner and its link:\n%s", path, page)

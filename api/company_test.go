@@ -254,8 +254,8 @@ func TestCompanySeats_DisableCutsTheSeatOffAndReEnableLetsThemBackIn(t *testing.
 		admin := e.signIn(t, ana)
 		deeWeb := e.signIn(t, dee)
 		deeTok := e.apiToken(t, dee)
-		if r := e.send(t, deeWeb, "GET", "/dial", nil, nil); r.status != 200 {
-			t.Fatalf("seat before disable: GET /dial = %d", r.status)
+		if r := e.send(t, deeWeb, "GET", "/", nil, nil); r.status != 200 || !strings.Contains(r.body, "data-dialer") {
+			t.Fatalf("seat before disable: GET / = %d, want the dialer", r.status)
 		}
 
 		r := e.send(t, admin, "POST", fmt.Sprintf("/company/seats/%d/disable", ana.ID), nil, nil)
@@ -280,8 +280,8 @@ func TestCompanySeats_DisableCutsTheSeatOffAndReEnableLetsThemBackIn(t *testing.
 		}
 
 		wantRedirect(t, e.send(t, admin, "POST", fmt.Sprintf("/company/seats/%d/enable", dee.ID), nil, nil), "/company?done=seat-enabled")
-		if r := e.send(t, e.signIn(t, dee), "GET", "/dial", nil, nil); r.status != 200 {
-			t.Fatalf("seat signed in again after re-enable: GET /dial = %d", r.status)
+		if r := e.send(t, e.signIn(t, dee), "GET", "/", nil, nil); r.status != 200 || !strings.Contains(r.body, "data-dialer") {
+			t.Fatalf("seat signed in again after re-enable: GET / = %d, want the dialer", r.status)
 		}
 		if me := e.me(t, e.apiToken(t, dee)); me.status != 200 {
 			t.Fatalf("a new token after re-enable: %d %s", me.status, me.body)

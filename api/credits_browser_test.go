@@ -56,7 +56,7 @@ func TestBrowser_FiveDollarTopUpThroughSandboxCheckoutShowsBalanceAndReceipt(t *
 		t.Fatal(err)
 	}
 	loc, err := chromedp.Run(ctx, chromedp.Location())
-	if err != nil || !strings.Contains(loc, "/dial?topup=tu_") {
+	if err != nil || !strings.Contains(loc, "/?topup=tu_") {
 		t.Fatalf("after paying the browser is at %q (%v); want the dialer", loc, err)
 	}
 	flash, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".flash")))

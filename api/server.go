@@ -71,7 +71,7 @@ func New(d Deps) *gin.Engine {
 	// balancer); from anyone else they are ignored, so rate limits key on
 	// the real client address either way. Config validated the list.
 	_ = r.SetTrustedProxies(d.Config.TrustedProxies)
-	r.Use(requestID(), accessLog(d.Log), recoverer(d.Pages), securityHeaders())
+	r.Use(requestID(), accessLog(d.Log), recoverer(d.Pages), securityHeaders(!d.Config.SandboxTwilio()))
 
 	if d.Config.Sandbox && d.Pages != nil {
 		d.Pages = d.Pages.WithSandboxBanner()
@@ -95,7 +95,8 @@ func New(d Deps) *gin.Engine {
 	// Everything below is for browsers and the CLI: sessions resolve first,
 	// then cross-site form posts are refused.
 	site := r.Group("", limitBody(64<<10), h.loadSession(), csrf(d.Config.MarketingOrigin))
-	web.Register(site, d.Pages)
+	web.Register(site, d.Pages, h.dialer)
+	h.registerDialer(site)
 	h.registerPages(site)
 	h.registerSignIn(site)
 	h.registerDevice(site)
@@ -184,13 +185,30 @@ func (*panicError) Error() string { return "internal error" }
 
 func isAPIPath(p string) bool { return len(p) >= 5 && p[:5] == "/api/" }
 
-func securityHeaders() gin.HandlerFunc {
+// contentSecurityPolicy is every page's policy: nothing from another host,
+// no inline script or style. Live telephony adds what the Twilio Voice SDK
+// reaches (TOOLCHAIN.md): its signalling websocket (voice-js.<edge>.twilio.com),
+// its call-quality events (eventgw[.<region>].twilio.com) and its ringtones
+// (sdk.twilio.com), which it fetches and plays. The sandbox carrier needs
+// none of it, so sandbox pages keep the strict policy.
+func contentSecurityPolicy(liveVoice bool) string {
+	connect, media := "'self'", "'self'"
+	if liveVoice {
+		connect += " wss://*.twilio.com https://*.twilio.com"
+		media += " https://sdk.twilio.com"
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src " + connect +
+		"; media-src " + media + "; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+}
+
+func securityHeaders(liveVoice bool) gin.HandlerFunc {
+	csp := contentSecurityPolicy(liveVoice)
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		h.Set("Content-Security-Policy", csp)
 		c.Next()
 	}
 }

@@ -26,11 +26,18 @@ var routes = []route{
 	{"/", "home", "International calls from your browser", ""},
 }
 
-// Register adds the public pages and the static files to r.
-func Register(r gin.IRouter, rd *Renderer) {
+// Register adds the public pages and the static files to r. dialer, when
+// not nil, answers "/" for a signed-in viewer instead of the home page: the
+// dialer is the app's first screen, and visitors keep the rate lookup.
+func Register(r gin.IRouter, rd *Renderer, dialer gin.HandlerFunc) {
 	for _, rt := range routes {
 		h := func(c *gin.Context) {
-			rd.Serve(c, http.StatusOK, rt.name, PageFor(c, rt.title, rt.nav))
+			p := PageFor(c, rt.title, rt.nav)
+			if rt.path == "/" && dialer != nil && p.Viewer != nil {
+				dialer(c)
+				return
+			}
+			rd.Serve(c, http.StatusOK, rt.name, p)
 		}
 		r.GET(rt.path, h)
 		r.HEAD(rt.path, h)

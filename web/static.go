@@ -111,3 +111,19 @@ func Static() http.Handler {
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 	})
 }
+
+// VoiceSDK is the live dialer's Twilio Voice SDK: web/voice bundles it with
+// esbuild (`make voice-sdk`) into static/vendor, at build time and never
+// committed, so sandbox builds need no Node.
+const VoiceSDK = "vendor/voice-sdk.js"
+
+// AssetURL is the hashed URL of an embedded static file, and false when
+// this build has no such file (the Voice SDK in a build made without it).
+func AssetURL(name string) (string, bool) {
+	as, err := loadAssets()
+	if err != nil {
+		return "", false
+	}
+	u, err := as.url(name)
+	return u, err == nil
+}

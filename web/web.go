@@ -69,6 +69,13 @@ func pageNames() ([]string, error) {
 	return names, nil
 }
 
+// keypadKey is one key of the dialer's keypad, with the letters phones
+// print under it.
+type keypadKey struct{ Key, Letters string }
+
+var keypad = []keypadKey{{"1", ""}, {"2", "ABC"}, {"3", "DEF"}, {"4", "GHI"}, {"5", "JKL"}, {"6", "MNO"},
+	{"7", "PQRS"}, {"8", "TUV"}, {"9", "WXYZ"}, {"*", ""}, {"0", "+"}, {"#", ""}}
+
 // tab is one entry of the bottom navigation bar.
 type tab struct {
 	Key, Label, Icon string
@@ -101,10 +108,11 @@ func New() (*Renderer, error) {
 		return nil, err
 	}
 	base, err := template.New("layout.html").Funcs(template.FuncMap{
-		"asset":     as.url,
-		"countries": func() []country { return countries },
-		"page":      func() string { return "" },
-		"tab":       newTab,
+		"asset":      as.url,
+		"countries":  func() []country { return countries },
+		"keypadKeys": func() []keypadKey { return keypad },
+		"page":       func() string { return "" },
+		"tab":        newTab,
 	}).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: parse layout: %w", err)

@@ -29,7 +29,7 @@ func newEngine(t testing.TB, middleware ...gin.HandlerFunc) *gin.Engine {
 	}
 	e := gin.New()
 	e.Use(middleware...)
-	web.Register(e, rd)
+	web.Register(e, rd, nil)
 	// The signed-in pages are package api's, behind its session middleware;
 	// here they are served plainly so the shell can be tested on its own.
 	for _, pg := range []struct{ path, name, title string }{
@@ -359,7 +359,7 @@ func TestRegister_PagesTakeCSRFTokenFromContext(t *testing.T) {
 	e.Use(func(c *gin.Context) {
 		c.Set(web.CSRFTokenKey, "csrf-7")
 	})
-	web.Register(e, rd)
+	web.Register(e, rd, nil)
 	body := get(t, e, "/").Body.String()
 	if !strings.Contains(body, `<meta name="csrf-token" content="csrf-7">`) {
 		t.Error("csrf token from context not on page")

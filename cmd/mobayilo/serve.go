@@ -153,6 +153,11 @@ func serveAPI(ctx context.Context, s services, ready chan<- struct{}) error {
 	if err != nil {
 		return err
 	}
+	if _, ok := web.AssetURL(web.VoiceSDK); !ok && !cfg.SandboxTwilio() {
+		// Live calls go through the Voice SDK bundle, which go build embeds
+		// only once `make voice-sdk` has made it.
+		return errors.New("live telephony (TWILIO_ACCOUNT_SID is set) needs the Voice SDK bundle: run `make voice-sdk`, then build again")
+	}
 	d := app.APIDeps(cfg, db, 30*time.Second)
 	d.Temporal, d.Pages, d.Log, d.Mailbox = s.temporal, pages, log, s.mailbox
 	d.Telephony, d.Carrier = s.prov.Telephony, s.prov.Carrier
