@@ -18,8 +18,8 @@ import (
 // browser promise against `mobayilo dev` as `make run` starts it (sandbox
 // carrier, real webhooks, real Temporal): a new user with $5 dials
 // +1 415 555 0106 and watches ringing, in progress and completed without a
-// reload; the end screen's cost is the call's as GET /api/calls/:id has it,
-// and the balance drops by exactly that; +1 415 555 0102 ends busy and
+// reload; the end screen's cost is the call's as GET /api/calls/:id and
+// History have it, and the balance drops by exactly that; +1 415 555 0102 ends busy and
 // costs nothing.
 //
 // History is asserted through the end screen and the API: /history is
@@ -145,6 +145,14 @@ func TestDev_DialerCallsASandboxNumberAndBillsTheBalanceExactly(t *testing.T) {
 	}
 	if got := balance(); got != afterFirst {
 		t.Fatalf("balance %d after a busy call, want it unchanged at %d", got, afterFirst)
+	}
+	// History has both calls with their exact costs.
+	step("history", 45*time.Second, chromedp.Navigate(s.base+"/history"), chromedp.WaitVisible(chromedp.CSS(`tr[data-call="`+busy.CallID+`"]`)))
+	if got := text(t, b, `tr[data-call="`+done.CallID+`"] [data-cost]`); got != money.Format(*c.CostCents) {
+		t.Fatalf("History shows the completed call's cost as %q, want %s", got, money.Format(*c.CostCents))
+	}
+	if got := text(t, b, `tr[data-call="`+busy.CallID+`"] [data-cost]`); got != money.Format(0) {
+		t.Fatalf("History shows the busy call's cost as %q, want %s", got, money.Format(0))
 	}
 	if out, code := s.admin("ledger", "verify"); code != 0 {
 		t.Fatalf("ledger verify: %s", out)
