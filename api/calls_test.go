@@ -517,3 +517,26 @@ func TestStatusWebhook_RetryOfACallbackRecordedButNotSignalledReachesTheWorkflow
 		t.Fatalf("after late callbacks: reason %q, %d recorded, balance %d (was %d), billed %d", got.ReconcileReason, late, c.balance(), balance, *got.BilledMinutes)
 	}
 }
+
+// POST /api/calls is CSRF-protected like every site route: a cross-site
+// request with the victim's cookie places no call and holds nothing.
+func TestCall_CrossSiteAuthorisationIsRefused(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	c := s.caller("csrf@example.com", 1000)
+	b, _ := json.Marshal(wire.NewCall{To: "+14155550100"})
+	code, _, body := s.do(http.MethodPost, "/api/calls", bytes.NewReader(b), map[string]string{"Content-Type": "application/json",
+		"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, c.cookie)
+	if code != http.StatusForbidden {
+		t.Fatalf("cross-site POST /api/calls = %d %s, want 403", code, body)
+	}
+	var n int64
+	s.db.Model(&models.Call{}).Count(&n)
+	if a, _ := s.ledger.Account(context.Background(), c.user.AccountID); n != 0 || a.HeldCents != 0 {
+		t.Fatalf("a cross-site request stored %d calls and held %d", n, a.HeldCents)
+	}
+	code, _, body = s.do(http.MethodPost, "/api/calls", bytes.NewReader(b), map[string]string{"Content-Type": "application/json",
+		"Sec-Fetch-Site": "same-origin"}, c.cookie)
+	if code != http.StatusCreated {
+		t.Fatalf("same-origin POST /api/calls = %d %s, want 201", code, body)
+	}
+}
