@@ -111,6 +111,62 @@ func BenchmarkCallLifecycle(b *testing.B) {
 	}
 }
 
+// BenchmarkCallAuthorizeAndVoice measures the two latency budgets alone,
+// 8 requests at a time: b.N authorisations (POST /api/calls), then the
+// voice webhook for each of those calls. Calls are left dialing (the
+// benchmark's server goes away with it).
+func BenchmarkCallAuthorizeAndVoice(b *testing.B) {
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer slog.SetDefault(prev)
+	s := newCreditsServer(b, testenv.Postgres(b))
+	callers := make([]caller, b.N)
+	for i := range callers {
+		callers[i] = s.caller(fmt.Sprintf("bench-av-%d@example.com", i), 10_000)
+	}
+	hooks := providers.NewSandboxWebhooks(s.URL, s.cfg.EffectiveTwilioAuthToken(), "", nil)
+	ids := make([]string, b.N)
+	var authLat, voiceLat latencies
+	run := func(each func(i int)) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range benchConcurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1)) - 1; i < b.N; i = int(next.Add(1)) - 1 {
+					each(i)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	b.ResetTimer()
+	run(func(i int) {
+		t0 := time.Now()
+		code, body := callers[i].post("/api/calls", wire.NewCall{To: "+14155550100"})
+		authLat.add(time.Since(t0))
+		var call wire.Call
+		if code != http.StatusCreated || json.Unmarshal(body, &call) != nil {
+			b.Errorf("authorise: %d %s", code, body)
+			return
+		}
+		ids[i] = call.CallID
+	})
+	run(func(i int) {
+		voice := url.Values{"CallSid": {"CAp" + ids[i]}, "CallId": {ids[i]}, "From": {"client:" + fmt.Sprintf("user_%d", callers[i].user.ID)}}
+		t0 := time.Now()
+		st, _, err := hooks.CallTwilio(context.Background(), providers.VoiceWebhookPath, voice)
+		voiceLat.add(time.Since(t0))
+		if err != nil || st != http.StatusOK {
+			b.Errorf("voice webhook: %d %v", st, err)
+		}
+	})
+	b.StopTimer()
+	authLat.report(b, "authorize")
+	voiceLat.report(b, "voice")
+}
+
 // benchNoop is the reference's activity: it does nothing, so the
 // reference measures Temporal alone.
 func benchNoop(context.Context, int) (int, error) { return 0, nil }
@@ -190,4 +246,5 @@ func (l *latencies) report(b *testing.B, name string) {
 	}
 	b.ReportMetric(at(0.50), name+"-p50-ms")
 	b.ReportMetric(at(0.99), name+"-p99-ms")
+	b.ReportMetric(float64(l.d[len(l.d)-1].Microseconds())/1000, name+"-max-ms")
 }

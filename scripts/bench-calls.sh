@@ -2,12 +2,13 @@
 # Call lifecycles per second through the real API, webhooks, Call workflow
 # and ledger, next to a bare three-activity workflow on the same Temporal
 # dev server in the same run (docs/BENCHMARKS.md). Also prints the p50/p99
-# of POST /api/calls and of the voice webhook at 8 calls at once.
+# of POST /api/calls and of the voice webhook at 8 calls at once, within
+# whole lifecycles and alone (BenchmarkCallAuthorizeAndVoice).
 #   scripts/bench-calls.sh             # 200 calls per point
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${CALLS:-200}
-out=$(go test -run '^$' -bench 'BenchmarkBareThreeActivityWorkflow|BenchmarkCallLifecycle' -benchtime "${CALLS}x" -timeout 20m ./api/ 2>/dev/null |
+out=$(go test -run '^$' -bench 'BenchmarkBareThreeActivityWorkflow|BenchmarkCallLifecycle|BenchmarkCallAuthorizeAndVoice' -benchtime "${CALLS}x" -timeout 20m ./api/ 2>/dev/null |
   grep -E '^Benchmark')
 echo "$out"
 echo "$out" | awk '
