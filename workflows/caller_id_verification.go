@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -239,17 +238,21 @@ func receiveWithTimeout(ctx workflow.Context, ch workflow.ReceiveChannel, d time
 	return got, ctx.Err()
 }
 
+// ErrTypeCodeRejected is the application-error type of a code the
+// verification refused before checking it (malformed, or not awaited).
+const ErrTypeCodeRejected = "CallerIDCodeRejected"
+
 func (r *callerIDRun) validateCode(c CallerIDCode) error {
 	if len(c.Code) < 4 || len(c.Code) > 10 {
-		return errors.New("the code has 4 to 10 digits")
+		return temporal.NewApplicationError("the code has 4 to 10 digits", ErrTypeCodeRejected)
 	}
 	for _, ch := range c.Code {
 		if ch < '0' || ch > '9' {
-			return errors.New("the code has only digits")
+			return temporal.NewApplicationError("the code has only digits", ErrTypeCodeRejected)
 		}
 	}
 	if r.st.State != CallerIDAwaitingCode {
-		return errors.New("this verification is not waiting for a code (it is " + r.st.State + ")")
+		return temporal.NewApplicationError("this verification is not waiting for a code (it is "+r.st.State+")", ErrTypeCodeRejected)
 	}
 	return nil
 }

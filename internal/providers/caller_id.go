@@ -28,6 +28,13 @@ type ValidationRequest struct {
 	CallSID        string
 }
 
+// CallerIDVerifier is Twilio's side of a caller-ID verification.
+type CallerIDVerifier interface {
+	SendVerificationCode(ctx context.Context, e164 string) (string, error)
+	CheckVerificationCode(ctx context.Context, verificationSID, e164, code string) (bool, error)
+	RequestValidation(ctx context.Context, e164, friendlyName, callbackURL string) (ValidationRequest, error)
+}
+
 // ErrNoVerifyService: live caller-ID verification needs
 // TWILIO_VERIFY_SERVICE_SID.
 var ErrNoVerifyService = errors.New("twilio verify: set TWILIO_VERIFY_SERVICE_SID to verify caller IDs")
@@ -108,6 +115,14 @@ type SandboxCallerIDs struct {
 
 type sandboxValidation struct{ code, callbackURL, callSID string }
 
+// UseMailer sets where the sandbox's SMS codes go (the process's dev
+// mailbox); the worker sets it before it starts.
+func (s *SandboxCallerIDs) UseMailer(m mail.Sender) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mailer = m
+}
+
 // NewSandboxCallerIDs returns the sandbox verifier mailing through mailer.
 func NewSandboxCallerIDs(mailer mail.Sender, deliver *SandboxWebhooks) *SandboxCallerIDs {
 	return &SandboxCallerIDs{mailer: mailer, deliver: deliver, codes: map[string]string{}, calls: map[string]sandboxValidation{}}
@@ -132,8 +147,12 @@ func (s *SandboxCallerIDs) SendVerificationCode(ctx context.Context, e164 string
 	sid, code := sandboxSID("VE"), sandboxDigits(6)
 	s.mu.Lock()
 	s.codes[sid] = code
+	mailer := s.mailer
 	s.mu.Unlock()
-	err := s.mailer.Send(ctx, mail.Message{To: SandboxSMSAddress(e164), Subject: "SMS to " + e164,
+	if mailer == nil {
+		return "", errors.New("sandbox caller IDs: no mailer to deliver the SMS code")
+	}
+	err := mailer.Send(ctx, mail.Message{To: SandboxSMSAddress(e164), Subject: "SMS to " + e164,
 		Text: "Your Mobayilo verification code is " + code + "\n\n(sandbox: this is the SMS Twilio Verify would send)"})
 	return sid, err
 }
