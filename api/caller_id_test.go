@@ -97,6 +97,10 @@ func TestCallerID_VerifiedInTheSandboxThenCallsUseIt(t *testing.T) {
 	if c.getJSON("/api/caller-id", &st); !st.Verified || st.CallerID != "+447400123456" {
 		t.Fatalf("status after %+v", st)
 	}
+	// Requesting the verified number again changes nothing.
+	if code, body := c.post("/api/caller-id", wire.CallerIDRequest{Number: "+447400123456"}); code != http.StatusOK || !strings.Contains(string(body), `"state":"verified"`) {
+		t.Fatalf("request again = %d %s", code, body)
+	}
 	call := c.dial("+14155550100")
 	if call.CallerID != "+447400123456" {
 		t.Fatalf("the call's caller ID is %q, want the verified number", call.CallerID)
