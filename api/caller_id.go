@@ -15,6 +15,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
+	"github.com/mobayilo/mobayilo/web"
 	"github.com/mobayilo/mobayilo/workflows"
 )
 
@@ -232,4 +233,56 @@ func (h *handlers) sandboxKeypad(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// SandboxPhonePage is the sandbox's simulated phone: the account's numbers
+// a validation call is ringing, each with a keypad.
+const SandboxPhonePage = "/sandbox/phone"
+
+type sandboxPhoneView struct {
+	Ringing      []string
+	Flash, Error string
+}
+
+func (h *handlers) renderSandboxPhone(c *gin.Context, status int, flash, problem string) {
+	p, _ := principal(c)
+	v := sandboxPhoneView{Flash: flash, Error: problem}
+	rows, err := h.d.CallerIDs.List(c.Request.Context(), p.Account.ID)
+	if err != nil {
+		h.pageFailed(c, err)
+		return
+	}
+	for _, r := range rows {
+		if r.State == workflows.CallerIDAwaitingCall {
+			v.Ringing = append(v.Ringing, r.E164)
+		}
+	}
+	page := web.PageFor(c, "Sandbox phone", "")
+	page.Data = v
+	h.d.Pages.Serve(c, status, "sandbox_phone", page)
+}
+
+func (h *handlers) sandboxPhonePage(c *gin.Context) {
+	flash := ""
+	if c.Query("done") == "1" {
+		flash = "Digits sent: Twilio's result is on its way to your verification."
+	}
+	h.renderSandboxPhone(c, http.StatusOK, flash, "")
+}
+
+// sandboxPhoneKeys is the keypad form's post.
+func (h *handlers) sandboxPhoneKeys(c *gin.Context) {
+	p, _ := principal(c)
+	number, digits := c.PostForm("number"), strings.TrimSpace(c.PostForm("digits"))
+	if _, err := h.d.CallerIDs.Get(c.Request.Context(), p.Account.ID, number); err != nil || digits == "" || len(digits) > 16 {
+		h.renderSandboxPhone(c, http.StatusBadRequest, "", "Key in the digits for one of your ringing numbers.")
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
+	defer cancel()
+	if err := h.d.SandboxCallerIDs.CompleteValidation(ctx, number, digits); err != nil {
+		h.renderSandboxPhone(c, http.StatusNotFound, "", "No validation call is ringing "+number+".")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, SandboxPhonePage+"?done=1")
 }

@@ -30,6 +30,15 @@ func (c caller) getJSON(path string, out any) int {
 	return code
 }
 
+// endCallerIDAtCleanup terminates the number's verification when the test
+// ends: account ids repeat across the tests' databases while they share one
+// Temporal, and a later test must not join an earlier one's workflow.
+func (s *creditsServer) endCallerIDAtCleanup(accountID int64, e164 string) {
+	s.t.Cleanup(func() {
+		_ = s.temporal.TerminateWorkflow(context.Background(), workflows.CallerIDWorkflowID(accountID, e164), "", "test over")
+	})
+}
+
 // smsCode is the code the sandbox texted to e164, from the dev mailbox.
 func (s *creditsServer) smsCode(e164 string) string {
 	s.t.Helper()
@@ -51,6 +60,7 @@ func (s *creditsServer) smsCode(e164 string) string {
 func TestCallerID_VerifiedInTheSandboxThenCallsUseIt(t *testing.T) {
 	s := newCreditsServer(t, testenv.SQLite(t))
 	c := s.caller("cid-verified@example.com", 1000)
+	s.endCallerIDAtCleanup(c.user.AccountID, "+447400123456")
 	code, body := c.post("/api/caller-id", wire.CallerIDRequest{Number: "07400 123456", Country: "GB"})
 	var v wire.CallerID
 	if code != http.StatusAccepted || json.Unmarshal(body, &v) != nil || v.State != workflows.CallerIDAwaitingCode || v.Number != "+447400123456" {
@@ -144,26 +154,27 @@ func TestCallerIDWebhook_RefusesABadSignature(t *testing.T) {
 func TestMoby_CallerIDRequestConfirmStatus(t *testing.T) {
 	s := newCreditsServer(t, testenv.SQLite(t))
 	u, _, tok := s.user("cid-cli@example.com", models.AccountIndividual)
+	s.endCallerIDAtCleanup(u.AccountID, "+447400123458")
 	if _, err := s.ledger.Post(context.Background(), ledger.Posting{AccountID: u.AccountID, Kind: models.EntryBonus, AmountCents: 600, IdempotencyKey: "seed-cid-cli", Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code := runMoby(t, s.URL, tok, "caller-id", "request", "07400", "123456", "--country", "gb", "--json")
+	out, errOut, code := runMoby(t, s.URL, tok, "caller-id", "request", "07400", "123458", "--country", "gb", "--json")
 	var v map[string]any
-	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["state"] != workflows.CallerIDAwaitingCode || v["number"] != "+447400123456" {
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["state"] != workflows.CallerIDAwaitingCode || v["number"] != "+447400123458" {
 		t.Fatalf("request = %d %q %q", code, out, errOut)
 	}
-	sms := s.smsCode("+447400123456")
+	sms := s.smsCode("+447400123458")
 	wrong := "000000"
 	if sms == wrong {
 		wrong = "111111"
 	}
 	// The older form, with a wrong code: answered, not approved.
-	out, errOut, code = runMoby(t, s.URL, tok, "caller-id", "confirm", "07400", "123456", wrong, "--country", "GB", "--json")
+	out, errOut, code = runMoby(t, s.URL, tok, "caller-id", "confirm", "07400", "123458", wrong, "--country", "GB", "--json")
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["approved"] != false || v["code_attempts"] != float64(1) {
 		t.Fatalf("confirm (older form, wrong code) = %d %q %q", code, out, errOut)
 	}
 	out, errOut, code = runMoby(t, s.URL, tok, "caller-id", "confirm", sms)
-	if code != 0 || !strings.Contains(out, "+447400123456") {
+	if code != 0 || !strings.Contains(out, "+447400123458") {
 		t.Fatalf("confirm <code> = %d %q %q", code, out, errOut)
 	}
 	out, errOut, code = runMoby(t, s.URL, tok, "caller-id", "status", "--json")
@@ -175,5 +186,78 @@ func TestMoby_CallerIDRequestConfirmStatus(t *testing.T) {
 	_, errOut, code = runMoby(t, s.URL, tok, "caller-id", "confirm", "123456")
 	if code == 0 || errOut == "" {
 		t.Fatalf("confirm with nothing pending = %d %q", code, errOut)
+	}
+}
+
+// awaitValidationCode polls the status until a validation code other than
+// previous is shown.
+func (c caller) awaitValidationCode(previous string) wire.CallerID {
+	c.s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var st wire.CallerIDStatus
+		c.getJSON("/api/caller-id", &st)
+		if len(st.CallerIDs) == 1 && st.CallerIDs[0].ValidationCode != "" && st.CallerIDs[0].ValidationCode != previous {
+			return st.CallerIDs[0]
+		}
+		if time.Now().After(deadline) {
+			c.s.t.Fatalf("no new validation code: %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The /sandbox/phone page: a wrong keypad code fails that validation call
+// as Twilio's would (a second call rings with a new code), the right one
+// verifies the number.
+func TestSandboxPhone_WrongKeypadCodeFailsTheCallThenRightOneVerifies(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	c := s.caller("cid-phone@example.com", 1000)
+	s.endCallerIDAtCleanup(c.user.AccountID, "+447400123457")
+	if code, body := c.post("/api/caller-id", wire.CallerIDRequest{Number: "+44 7400 123457"}); code != http.StatusAccepted {
+		t.Fatalf("request = %d %s", code, body)
+	}
+	if code, body := c.post("/api/caller-id/confirm", wire.CallerIDConfirm{Code: s.smsCode("+447400123457")}); code != http.StatusOK {
+		t.Fatalf("confirm = %d %s", code, body)
+	}
+	first := c.awaitValidationCode("")
+	// The page lists the numbers whose row says a call is ringing.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, _, page := s.do(http.MethodGet, api.SandboxPhonePage, nil, nil, c.cookie)
+		if code == http.StatusOK && strings.Contains(string(page), "data-ringing=") && strings.Contains(string(page), "447400123457") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("phone page = %d %s", code, page)
+		}
+	}
+	keys := func(digits string) int {
+		form := url.Values{"number": {"+447400123457"}, "digits": {digits}}
+		code, _, _ := s.do(http.MethodPost, api.SandboxPhonePage, strings.NewReader(form.Encode()),
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, c.cookie)
+		return code
+	}
+	wrong := "000000"
+	if first.ValidationCode == wrong {
+		wrong = "111111"
+	}
+	if code := keys(wrong); code != http.StatusSeeOther {
+		t.Fatalf("wrong digits = %d", code)
+	}
+	second := c.awaitValidationCode(first.ValidationCode)
+	if second.State != workflows.CallerIDAwaitingCall {
+		t.Fatalf("after a wrong keypad code: %+v", second)
+	}
+	if code := keys(second.ValidationCode); code != http.StatusSeeOther {
+		t.Fatalf("right digits = %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var res workflows.CallerIDVerificationResult
+	if err := s.temporal.GetWorkflow(ctx, workflows.CallerIDWorkflowID(c.user.AccountID, "+447400123457"), "").Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.State != workflows.CallerIDVerified || res.CallAttempts != 2 {
+		t.Fatalf("result %+v, want verified on the second call", res)
 	}
 }

@@ -116,6 +116,8 @@ func New(d Deps) *gin.Engine {
 	h.registerCallerIDRoutes(site.Group("/api", requireUserJSON()))
 	if d.Config.Sandbox && d.SandboxCallerIDs != nil {
 		site.POST(SandboxPhonePath, requireUserJSON(), h.sandboxKeypad)
+		site.GET(SandboxPhonePage, requireUser(), h.sandboxPhonePage)
+		site.POST(SandboxPhonePage, requireUser(), h.sandboxPhoneKeys)
 	}
 	r.NoRoute(h.loadSession(), web.NotFound(d.Pages))
 	r.NoMethod(func(c *gin.Context) {

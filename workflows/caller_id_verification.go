@@ -288,19 +288,26 @@ func (r *callerIDRun) submitCode(ctx workflow.Context, c CallerIDCode) (CallerID
 	return CallerIDCodeAnswer{State: r.st}, nil
 }
 
-// enter moves to state and records it (row and search attribute).
+// enter moves to state and records it (row and search attribute). The
+// query shows the new state only once the row holds it, so whoever reads
+// the state may act on the row (a code-only confirm finds its number).
 func (r *callerIDRun) enter(ctx workflow.Context, state string) error {
-	r.st.State = state
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrCallerIDState.ValueSet(state)); err != nil {
 		return err
 	}
-	return r.record(ctx)
+	if err := r.recordAs(ctx, state); err != nil {
+		return err
+	}
+	r.st.State = state
+	return nil
 }
 
-func (r *callerIDRun) record(ctx workflow.Context) error {
+func (r *callerIDRun) record(ctx workflow.Context) error { return r.recordAs(ctx, r.st.State) }
+
+func (r *callerIDRun) recordAs(ctx workflow.Context, state string) error {
 	var a *activities.Activities
 	p := activities.CallerIDProgress{AccountID: r.in.AccountID, UserID: r.in.UserID, E164: r.in.E164, Country: r.in.Country,
-		State: r.st.State, VerificationSID: r.sid, Attempts: int64(r.st.CodeAttempts)}
+		State: state, VerificationSID: r.sid, Attempts: int64(r.st.CodeAttempts)}
 	if !r.st.VerifiedAt.IsZero() {
 		t := r.st.VerifiedAt
 		p.VerifiedAt = &t
