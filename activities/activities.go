@@ -46,6 +46,11 @@ type Activities struct {
 	Calls     Calls
 	Telephony Telephony
 	DebitHook DebitHook
+	// CallerIDs, CallerIDVerifier and CallerIDCallbacks run the
+	// CallerIDVerification workflow (caller_id.go, twilio.go).
+	CallerIDs         CallerIDs
+	CallerIDVerifier  CallerIDVerifier
+	CallerIDCallbacks CallerIDCallbacks
 	// Clock is the activities' time (the daily cap's day); nil is the
 	// system clock.
 	Clock func() time.Time

@@ -61,3 +61,58 @@ func (a *Activities) FetchCall(ctx context.Context, callID string) (FetchCallRes
 	}
 	return FetchCallResult{State: string(st), DurationSeconds: max(info.DurationSeconds, 0)}, nil
 }
+
+// CallerIDVerifier is what the caller-ID verification needs of Twilio:
+// Verify's SMS code, and the Outgoing Caller ID validation call.
+type CallerIDVerifier interface {
+	// SendVerificationCode texts a code to e164 and returns Verify's SID.
+	SendVerificationCode(ctx context.Context, e164 string) (string, error)
+	// CheckVerificationCode reports whether code is the one sent.
+	CheckVerificationCode(ctx context.Context, verificationSID, e164, code string) (bool, error)
+	// RequestValidation has Twilio call e164 to validate it as a caller
+	// ID; its result goes to callbackURL.
+	RequestValidation(ctx context.Context, e164, friendlyName, callbackURL string) (providers.ValidationRequest, error)
+}
+
+// CallerIDCallbacks builds the signed webhook URL of an account's
+// validation results.
+type CallerIDCallbacks interface {
+	CallerIDCallbackURL(accountID int64) string
+}
+
+// SendCallerIDCode texts the verification code to e164.
+func (a *Activities) SendCallerIDCode(ctx context.Context, e164 string) (string, error) {
+	return a.CallerIDVerifier.SendVerificationCode(ctx, e164)
+}
+
+// CheckCallerIDCodeInput is one code to check.
+type CheckCallerIDCodeInput struct {
+	VerificationSID, E164, Code string
+}
+
+// CheckCallerIDCode asks Twilio Verify whether the code is right.
+func (a *Activities) CheckCallerIDCode(ctx context.Context, in CheckCallerIDCodeInput) (bool, error) {
+	return a.CallerIDVerifier.CheckVerificationCode(ctx, in.VerificationSID, in.E164, in.Code)
+}
+
+// RequestCallerIDValidationInput is one validation call to ask for.
+type RequestCallerIDValidationInput struct {
+	AccountID int64
+	E164      string
+}
+
+// CallerIDValidationRequest is Twilio's answer: the code to key in.
+type CallerIDValidationRequest struct {
+	ValidationCode string
+	CallSID        string
+}
+
+// RequestCallerIDValidation asks Twilio to call e164 for its validation.
+func (a *Activities) RequestCallerIDValidation(ctx context.Context, in RequestCallerIDValidationInput) (CallerIDValidationRequest, error) {
+	v, err := a.CallerIDVerifier.RequestValidation(ctx, in.E164, fmt.Sprintf("Mobayilo account %d", in.AccountID),
+		a.CallerIDCallbacks.CallerIDCallbackURL(in.AccountID))
+	if err != nil {
+		return CallerIDValidationRequest{}, err
+	}
+	return CallerIDValidationRequest{ValidationCode: v.ValidationCode, CallSID: v.CallSID}, nil
+}

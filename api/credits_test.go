@@ -106,7 +106,7 @@ func newCreditsServer(t testing.TB, db *gorm.DB, adjust ...func(config.Config, *
 		t.Fatal(err)
 	}
 	s.Config.Handler = api.New(deps(cfg, db, api.Deps{Temporal: tc,
-		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led, Telephony: prov.Telephony, Carrier: prov.Carrier}))
+		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led, Telephony: prov.Telephony, Carrier: prov.Carrier, SandboxCallerIDs: prov.SandboxCallerIDs}))
 	return s
 }
 

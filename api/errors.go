@@ -9,6 +9,7 @@ import (
 
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/callerid"
 	"github.com/mobayilo/mobayilo/internal/calls"
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
@@ -59,6 +60,16 @@ func statusFor(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "unknown_test_card"
 	case errors.Is(err, workflows.ErrNotRunning):
 		return http.StatusNotFound, "not_running"
+	case errors.Is(err, callerid.ErrBalanceTooLow):
+		return http.StatusPaymentRequired, "balance_too_low"
+	case errors.Is(err, callerid.ErrCompanyAccount):
+		return http.StatusForbidden, "company_account"
+	case errors.Is(err, callerid.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, workflows.ErrCodeRejected):
+		return http.StatusUnprocessableEntity, "code_rejected"
+	case errors.Is(err, callerid.ErrNothingPending):
+		return http.StatusConflict, "nothing_pending"
 	case errors.Is(err, calls.ErrDestinationBlocked):
 		return http.StatusForbidden, "destination_blocked"
 	case errors.Is(err, calls.ErrSeatCapReached):

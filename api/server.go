@@ -16,6 +16,7 @@ import (
 
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/callerid"
 	"github.com/mobayilo/mobayilo/internal/calls"
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/credits"
@@ -48,6 +49,10 @@ type Deps struct {
 	// simulated network the sandbox dialer calls through (nil when live).
 	Telephony providers.Telephony
 	Carrier   *providers.SandboxCarrier
+	// CallerIDs holds caller IDs; SandboxCallerIDs, in sandbox telephony,
+	// is the simulated phone's side of validation calls.
+	CallerIDs        *callerid.Service
+	SandboxCallerIDs *providers.SandboxCallerIDs
 	// Limits counts rate limits in the shared database.
 	Limits *ratelimit.Limits
 	// PingDB checks the database for /readyz.
@@ -91,6 +96,7 @@ func New(d Deps) *gin.Engine {
 	twilio.POST("/voice", h.voiceWebhook)
 	twilio.POST("/status", h.callStatusWebhook)
 	twilio.POST("/dial-action", h.dialActionWebhook)
+	twilio.POST("/caller-id", h.callerIDWebhook)
 
 	// Everything below is for browsers and the CLI: sessions resolve first,
 	// then cross-site form posts are refused.
@@ -108,6 +114,12 @@ func New(d Deps) *gin.Engine {
 	h.registerAutoTopUpApprove(site)
 	h.registerCalls(site)
 	h.registerSandboxCarrier(site)
+	h.registerCallerIDRoutes(site.Group("/api", requireUserJSON()))
+	if d.Config.Sandbox && d.SandboxCallerIDs != nil {
+		site.POST(SandboxPhonePath, requireUserJSON(), h.sandboxKeypad)
+		site.GET(SandboxPhonePage, requireUser(), h.sandboxPhonePage)
+		site.POST(SandboxPhonePage, requireUser(), h.sandboxPhoneKeys)
+	}
 	r.NoRoute(h.loadSession(), web.NotFound(d.Pages))
 	r.NoMethod(func(c *gin.Context) {
 		abortWithError(c, &requestError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",

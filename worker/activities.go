@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -9,6 +11,7 @@ import (
 	"github.com/mobayilo/mobayilo/activities"
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/callerid"
 	"github.com/mobayilo/mobayilo/internal/calls"
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/credits"
@@ -28,6 +31,9 @@ func NewActivities(cfg config.Config, db *gorm.DB, mailer mail.Sender, prov prov
 	led := ledger.New(db).WithStaleHoldAge(cfg.StaleHoldAge())
 	autoTopUps := autotopup.New(db, led)
 	pay := prov.Payments
+	if prov.SandboxCallerIDs != nil {
+		prov.SandboxCallerIDs.UseMailer(mailer)
+	}
 	return &activities.Activities{
 		Ledger: led, Mailer: mailer, Users: identity.New(db, led), LoginLinks: auth.New(db),
 		// TopUp: checkout, the top-up store and the one credit per payment;
@@ -41,7 +47,18 @@ func NewActivities(cfg config.Config, db *gorm.DB, mailer mail.Sender, prov prov
 		// runs the threshold hook.
 		Calls: calls.New(db, led, rates.NewCache(db, 30*time.Second), calls.PolicyFrom(cfg)), Telephony: prov.Telephony,
 		DebitHook: autoTopUpHook{svc: autoTopUps, wf: wf},
+		// CallerIDVerification: the gate, the record and Twilio's steps;
+		// the sandbox texts its codes to this process's mailbox.
+		CallerIDs: callerid.New(db, led), CallerIDVerifier: prov.CallerIDs, CallerIDCallbacks: callerIDCallbacks(cfg.PublicBaseURL),
 	}
+}
+
+// callerIDCallbacks builds the caller-ID webhook's URL: the account rides
+// in the query, which Twilio's signature covers.
+type callerIDCallbacks string
+
+func (b callerIDCallbacks) CallerIDCallbackURL(accountID int64) string {
+	return strings.TrimRight(string(b), "/") + "/api/webhooks/twilio/caller-id?account=" + strconv.FormatInt(accountID, 10)
 }
 
 // autoTopUpHook is the ledger threshold hook: after a debit, auto top-up.

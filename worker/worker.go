@@ -36,6 +36,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.CreditLateTopUp, workflow.RegisterOptions{Name: workflows.NameCreditLateTopUp})
 	r.RegisterWorkflowWithOptions(workflows.SaveCard, workflow.RegisterOptions{Name: workflows.NameSaveCard})
 	r.RegisterWorkflowWithOptions(workflows.Call, workflow.RegisterOptions{Name: workflows.NameCall})
+	r.RegisterWorkflowWithOptions(workflows.CallerIDVerification, workflow.RegisterOptions{Name: workflows.NameCallerIDVerification})
 }
 
 // New builds a worker on taskQueue with every workflow and the activities.

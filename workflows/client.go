@@ -87,6 +87,7 @@ var rejectedTypes = map[string]error{
 	ErrTypeNothingToApprove: ErrNothingToApprove,
 	ErrTypeInvalidGrant:     ErrInvalidGrant,
 	ErrTypeBadEvent:         ErrBadEvent,
+	ErrTypeCodeRejected:     ErrCodeRejected,
 }
 
 // translate turns a Temporal error into a domain error wrapping it, with

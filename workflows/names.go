@@ -71,10 +71,11 @@ var (
 // SearchAttributes lists every custom search attribute with its type, for
 // registration.
 var SearchAttributes = map[string]enumspb.IndexedValueType{
-	AttrAccountID.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	AttrPaymentState.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	AttrAmountCents.GetName():  enumspb.INDEXED_VALUE_TYPE_INT,
-	AttrCallState.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	AttrAccountID.GetName():     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	AttrPaymentState.GetName():  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	AttrAmountCents.GetName():   enumspb.INDEXED_VALUE_TYPE_INT,
+	AttrCallState.GetName():     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	AttrCallerIDState.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // ReconcileLedgerScheduleID names the schedule that runs ReconcileLedger.
@@ -192,3 +193,24 @@ const (
 
 // SaveCardWorkflowID is the ID of a card setup's one SaveCard workflow.
 func SaveCardWorkflowID(setupID string) string { return "save-card/" + setupID }
+
+// NameCallerIDVerification is the workflow that verifies one number as an
+// account's own caller ID.
+const NameCallerIDVerification = "CallerIDVerification"
+
+// CallerIDVerification's messages: confirm (web or CLI) delivers the SMS
+// code with an update, so the caller learns at once whether it was right;
+// the caller-ID webhook signals Twilio's validation result.
+const (
+	UpdateCallerIDCode             = "submit-code"
+	SignalCallerIDValidationResult = "validation-result"
+)
+
+// CallerIDWorkflowID is the ID of the verification of e164 for an account:
+// one at a time per account and number.
+func CallerIDWorkflowID(accountID int64, e164 string) string {
+	return fmt.Sprintf("caller-id/%d/%s", accountID, e164)
+}
+
+// AttrCallerIDState is a caller-ID verification's state (CallerID*).
+var AttrCallerIDState = temporal.NewSearchAttributeKeyKeyword("MobayiloCallerIDState")

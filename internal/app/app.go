@@ -19,6 +19,7 @@ import (
 	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/autotopup"
+	"github.com/mobayilo/mobayilo/internal/callerid"
 	"github.com/mobayilo/mobayilo/internal/calls"
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/credits"
@@ -126,5 +127,5 @@ func APIDeps(cfg config.Config, db *gorm.DB, ratesTTL time.Duration) api.Deps {
 	}
 	return api.Deps{Config: cfg, Rates: rc, RatesAdmin: rates.NewAdmin(db, rc, prices), Auth: auth.New(db), Identity: identity.New(db, led), Ledger: led,
 		Credits: credits.New(db), AutoTopUps: autotopup.New(db, led), Limits: ratelimit.NewLimits(db), PingDB: models.Ping(db),
-		Calls: calls.New(db, led, rc, calls.PolicyFrom(cfg))}
+		Calls: calls.New(db, led, rc, calls.PolicyFrom(cfg)), CallerIDs: callerid.New(db, led)}
 }

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/mobayilo/mobayilo/internal/callerid"
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/money"
@@ -100,12 +101,14 @@ type Service struct {
 	ledger *ledger.Service
 	rates  *rates.Cache
 	policy Policy
-	now    func() time.Time
+	// callerIDs holds individuals' verified caller IDs.
+	callerIDs *callerid.Service
+	now       func() time.Time
 }
 
 // New returns the calling service.
 func New(db *gorm.DB, led *ledger.Service, rc *rates.Cache, p Policy) *Service {
-	return &Service{db: db, ledger: led, rates: rc, policy: p, now: func() time.Time { return time.Now().UTC() }}
+	return &Service{db: db, ledger: led, rates: rc, policy: p, callerIDs: callerid.New(db, led), now: func() time.Time { return time.Now().UTC() }}
 }
 
 // WithClock returns a copy whose clock is now (tests).
@@ -202,19 +205,32 @@ func (s *Service) Plan(ctx context.Context, c Caller, input, country string) (Pl
 			maxMinutes = min(maxMinutes, left/price)
 		}
 	}
-	p := Plan{CallID: NewCallID(), Caller: c, To: n, PricePerMinuteCents: price, MaxMinutes: maxMinutes,
-		CallerID: s.callerID(c)}
+	cid, err := s.callerID(ctx, c)
+	if err != nil {
+		return Plan{}, err
+	}
+	p := Plan{CallID: NewCallID(), Caller: c, To: n, PricePerMinuteCents: price, MaxMinutes: maxMinutes, CallerID: cid}
 	return p, nil
 }
 
-// callerID is chosen on the server: the caller's verified number, else the
-// deployment's default. (Company numbers, with which seats call, come with
-// the caller-ID issue; until then seats use the default too.)
-func (s *Service) callerID(c Caller) string {
+// callerID is chosen on the server: an individual's verified number (the
+// one its CallerIDVerification recorded), else the deployment's default.
+// (Company numbers, with which seats call, come with issue 12 §3; until
+// then seats and company accounts use the default.)
+func (s *Service) callerID(ctx context.Context, c Caller) (string, error) {
 	if c.VerifiedCallerID != "" {
-		return c.VerifiedCallerID
+		return c.VerifiedCallerID, nil
 	}
-	return s.policy.DefaultCallerID
+	if !c.Seat && !c.Company {
+		v, err := s.callerIDs.Verified(ctx, c.AccountID)
+		if err != nil {
+			return "", err
+		}
+		if v != "" {
+			return v, nil
+		}
+	}
+	return s.policy.DefaultCallerID, nil
 }
 
 // seatCapLeft is what the seat's daily cap leaves today, -1 when it has no

@@ -11,6 +11,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/mobayilo/mobayilo/internal/callerid"
 	"github.com/mobayilo/mobayilo/internal/calls"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
@@ -260,6 +261,36 @@ func TestRecordStatus_RecordsEverythingAndNeverMovesBackwards(t *testing.T) {
 		db.Model(&models.CallEvent{}).Where("call_id = ?", c.ID).Count(&n)
 		if n != 5 {
 			t.Fatalf("%d events recorded, want all 5", n)
+		}
+	})
+}
+
+// An individual whose caller ID was verified calls with it; before that,
+// and for company accounts, the deployment's default is used.
+func TestPlan_IndividualWithVerifiedCallerIDCallsWithIt(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newEnv(t, db, 10000)
+		p, err := e.svc.Plan(e.ctx, e.caller(), "+14155550100", "")
+		if err != nil || p.CallerID != "+14155550199" {
+			t.Fatalf("before verification: caller ID %q, %v; want the default", p.CallerID, err)
+		}
+		at := time.Now().UTC()
+		if err := callerid.New(db, e.led).Record(e.ctx, callerid.Progress{AccountID: e.user.AccountID, UserID: e.user.ID, E164: "+447700900123",
+			Country: "GB", State: callerid.StateVerified, VerifiedAt: &at}); err != nil {
+			t.Fatal(err)
+		}
+		p, err = e.svc.Plan(e.ctx, e.caller(), "+14155550100", "")
+		if err != nil || p.CallerID != "+447700900123" {
+			t.Fatalf("after verification: caller ID %q, %v; want the verified number", p.CallerID, err)
+		}
+		// A number still being verified is not used.
+		other := newEnv(t, db, 10000)
+		if err := callerid.New(db, e.led).Record(e.ctx, callerid.Progress{AccountID: other.user.AccountID, UserID: other.user.ID, E164: "+447700900124",
+			Country: "GB", State: callerid.StateAwaitingCode}); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := other.svc.Plan(other.ctx, other.caller(), "+14155550100", ""); err != nil || p.CallerID != "+14155550199" {
+			t.Fatalf("pending number: caller ID %q, %v; want the default", p.CallerID, err)
 		}
 	})
 }

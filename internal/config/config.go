@@ -65,15 +65,19 @@ type Config struct {
 	// IDs to (the dev server's UI by default).
 	TemporalUIURL string `env:"TEMPORAL_UI_URL" envDefault:"http://localhost:8233"`
 
-	TwilioAccountSID    string `env:"TWILIO_ACCOUNT_SID"`
-	TwilioAuthToken     string `env:"TWILIO_AUTH_TOKEN"`
-	TwilioAPIKey        string `env:"TWILIO_API_KEY"`
-	TwilioAPISecret     string `env:"TWILIO_API_SECRET"`
-	TwilioTwiMLAppSID   string `env:"TWILIO_TWIML_APP_SID"`
-	TwilioAPIBaseURL    string `env:"TWILIO_API_BASE_URL"`
-	StripeSecretKey     string `env:"STRIPE_SECRET_KEY"`
-	StripeWebhookSecret string `env:"STRIPE_WEBHOOK_SECRET"`
-	StripeAPIBaseURL    string `env:"STRIPE_API_BASE_URL"`
+	TwilioAccountSID  string `env:"TWILIO_ACCOUNT_SID"`
+	TwilioAuthToken   string `env:"TWILIO_AUTH_TOKEN"`
+	TwilioAPIKey      string `env:"TWILIO_API_KEY"`
+	TwilioAPISecret   string `env:"TWILIO_API_SECRET"`
+	TwilioTwiMLAppSID string `env:"TWILIO_TWIML_APP_SID"`
+	TwilioAPIBaseURL  string `env:"TWILIO_API_BASE_URL"`
+	// TwilioVerifyServiceSID is the Verify service whose SMS codes prove a
+	// caller ID's ownership; TwilioVerifyBaseURL points Verify at a mock.
+	TwilioVerifyServiceSID string `env:"TWILIO_VERIFY_SERVICE_SID"`
+	TwilioVerifyBaseURL    string `env:"TWILIO_VERIFY_BASE_URL"`
+	StripeSecretKey        string `env:"STRIPE_SECRET_KEY"`
+	StripeWebhookSecret    string `env:"STRIPE_WEBHOOK_SECRET"`
+	StripeAPIBaseURL       string `env:"STRIPE_API_BASE_URL"`
 
 	SMTPURL  string `env:"SMTP_URL"`
 	MailFrom string `env:"MAIL_FROM" envDefault:"Mobayilo <no-reply@mobayilo.local>"`
@@ -180,6 +184,7 @@ func (c Config) validate() error {
 	}
 	checkURL("PUBLIC_BASE_URL", c.PublicBaseURL, "http", "https")
 	checkURL("TWILIO_API_BASE_URL", c.TwilioAPIBaseURL, "http", "https")
+	checkURL("TWILIO_VERIFY_BASE_URL", c.TwilioVerifyBaseURL, "http", "https")
 	checkURL("STRIPE_API_BASE_URL", c.StripeAPIBaseURL, "http", "https")
 	checkURL("SMTP_URL", c.SMTPURL, "smtp", "smtps")
 	checkURL("TEMPORAL_UI_URL", c.TemporalUIURL, "http", "https")

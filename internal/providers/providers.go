@@ -26,9 +26,14 @@ type Providers struct {
 	Telephony Telephony
 	// Carrier is the simulated network in sandbox telephony; nil when
 	// Twilio is live.
-	Carrier    *SandboxCarrier
-	TwilioMode Mode
-	StripeMode Mode
+	Carrier *SandboxCarrier
+	// CallerIDs verifies caller IDs (Verify and validation calls);
+	// SandboxCallerIDs is the same verifier in sandbox telephony (nil when
+	// Twilio is live), which the sandbox phone completes.
+	CallerIDs        CallerIDVerifier
+	SandboxCallerIDs *SandboxCallerIDs
+	TwilioMode       Mode
+	StripeMode       Mode
 }
 
 // Sandbox is the sandbox provider set, delivering its webhooks through
@@ -41,12 +46,15 @@ func Sandbox(deliver *SandboxWebhooks) Providers {
 // SandboxWith is Sandbox with the simulated network tuned.
 func SandboxWith(deliver *SandboxWebhooks, o CarrierOptions) Providers {
 	carrier := NewSandboxCarrier(deliver, o)
+	cids := NewSandboxCallerIDs(nil, deliver)
 	return Providers{
-		Payments:   sandboxPayments{deliver: deliver, charges: &sync.Map{}},
-		Telephony:  sandboxTelephony{carrier: carrier},
-		Carrier:    carrier,
-		TwilioMode: ModeSandbox,
-		StripeMode: ModeSandbox,
+		CallerIDs:        cids,
+		SandboxCallerIDs: cids,
+		Payments:         sandboxPayments{deliver: deliver, charges: &sync.Map{}},
+		Telephony:        sandboxTelephony{carrier: carrier},
+		Carrier:          carrier,
+		TwilioMode:       ModeSandbox,
+		StripeMode:       ModeSandbox,
 	}
 }
 
@@ -70,6 +78,7 @@ func New(cfg config.Config, deliver *SandboxWebhooks) (Providers, error) {
 		p.Telephony = newTwilioTelephony(cfg, nil)
 		p.TwilioMode = ModeLive
 		p.Carrier = nil
+		p.CallerIDs, p.SandboxCallerIDs = NewTwilioCallerIDs(cfg), nil
 	}
 	return p, nil
 }

@@ -15,7 +15,7 @@ import (
 // pattern, not its existence, so any such SID works in requests to it.
 const PrismProbeAccountSID = "AC0123456789abcdef0123456789abcdef"
 
-var twilioPrism, pricingPrism struct {
+var twilioPrism, pricingPrism, verifyPrism struct {
 	once sync.Once
 	url  string
 	err  error
@@ -124,4 +124,51 @@ func startPricingPrism() (string, error) {
 		return resp.StatusCode == http.StatusOK
 	}
 	return launchPeer("prism-pricing", args, ready, 90*time.Second)
+}
+
+// TwilioVerifyPrism returns the base URL of a Prism serving Twilio's Verify
+// v2 spec (verify.twilio.com), shared like TwilioPrism. Like the pricing
+// mock it runs without --errors (Twilio's own examples do not all validate
+// against their schemas); requests are still validated.
+func TwilioVerifyPrism(t testing.TB) string {
+	t.Helper()
+	verifyPrism.once.Do(func() { verifyPrism.url, verifyPrism.err = startVerifyPrism() })
+	if verifyPrism.err != nil {
+		Unavailable(t, "Prism (Twilio Verify mock)", verifyPrism.err)
+	}
+	return verifyPrism.url
+}
+
+func startVerifyPrism() (string, error) {
+	npm := filepath.Join(RepoRoot(), "tools", "npm", "node_modules")
+	bin := os.Getenv("PRISM_BIN")
+	if bin == "" {
+		bin = filepath.Join(npm, ".bin", "prism")
+	}
+	spec := os.Getenv("TWILIO_VERIFY_OAI_SPEC")
+	if spec == "" {
+		spec = filepath.Join(npm, "@twilio-alpha", "mcp", "twilio-oai", "spec", "json", "twilio_verify_v2.json")
+	}
+	for _, f := range []string{bin, spec} {
+		if _, err := os.Stat(f); err != nil {
+			return "", err
+		}
+	}
+	args := func(port int) []string {
+		return []string{bin, "mock", "-p", strconv.Itoa(port), "-h", "127.0.0.1", "-v", "warn", spec}
+	}
+	ready := func(base string) bool {
+		req, err := http.NewRequest(http.MethodGet, base+"/v2/Services", nil)
+		if err != nil {
+			return false
+		}
+		req.SetBasicAuth(PrismProbeAccountSID, "probe")
+		resp, err := peerProbeClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	return launchPeer("prism-verify", args, ready, 90*time.Second)
 }

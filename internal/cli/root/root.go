@@ -11,6 +11,7 @@ import (
 	authCmd "github.com/mobayilo/mobayilo/internal/cli/auth"
 	autotopupCmd "github.com/mobayilo/mobayilo/internal/cli/autotopup"
 	balanceCmd "github.com/mobayilo/mobayilo/internal/cli/balance"
+	calleridCmd "github.com/mobayilo/mobayilo/internal/cli/callerid"
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	historyCmd "github.com/mobayilo/mobayilo/internal/cli/history"
 	ratesCmd "github.com/mobayilo/mobayilo/internal/cli/rates"
@@ -78,6 +79,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(autotopupCmd.NewCmdAutoTopUp(f))
 	cmd.AddCommand(balanceCmd.NewCmdBalance(f, nil), topupCmd.NewCmdTopUp(f, nil), transactionsCmd.NewCmdTransactions(f, nil))
 	cmd.AddCommand(ratesCmd.NewCmdRates(f, nil), historyCmd.NewCmdHistory(f, nil))
+	cmd.AddCommand(calleridCmd.NewCmdCallerID(f, nil))
 
 	makeArgErrorsUsageErrors(cmd)
 	return cmd
