@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,30 +37,49 @@ func TwilioPrism(t testing.TB) string {
 }
 
 func startTwilioPrism() (string, error) {
+	// --errors turns every validation violation into an error response
+	// instead of a logged warning.
+	return startPrism(prismSpec{name: "prism", specEnv: "TWILIO_OAI_SPEC", specFile: "twilio_api_v2010.json",
+		probe: "/2010-04-01/Accounts/" + PrismProbeAccountSID + ".json", errors: true})
+}
+
+// prismSpec is one of Twilio's OpenAPI specs served by its own Prism.
+type prismSpec struct {
+	name     string
+	specEnv  string // overrides specFile's path
+	specFile string // under the npm package's spec/json
+	// probe is a real API path: a validated answer on it, not just an open
+	// port, shows the spec is loaded.
+	probe  string
+	errors bool
+}
+
+func startPrism(ps prismSpec) (string, error) {
 	npm := filepath.Join(RepoRoot(), "tools", "npm", "node_modules")
 	bin := os.Getenv("PRISM_BIN")
 	if bin == "" {
 		bin = filepath.Join(npm, ".bin", "prism")
 	}
-	spec := os.Getenv("TWILIO_OAI_SPEC")
+	spec := os.Getenv(ps.specEnv)
 	if spec == "" {
-		spec = filepath.Join(npm, "@twilio-alpha", "mcp", "twilio-oai", "spec", "json", "twilio_api_v2010.json")
+		spec = filepath.Join(npm, "@twilio-alpha", "mcp", "twilio-oai", "spec", "json", ps.specFile)
 	}
 	for _, f := range []string{bin, spec} {
 		if _, err := os.Stat(f); err != nil {
 			return "", err
 		}
 	}
-	// --errors turns every validation violation into an error response
-	// instead of a logged warning; -v warn keeps the violations in the log
-	// without an info line per request.
+	// -v warn keeps the violations in the log without an info line per
+	// request.
 	args := func(port int) []string {
-		return []string{bin, "mock", "-p", strconv.Itoa(port), "-h", "127.0.0.1", "--errors", "-v", "warn", spec}
+		a := []string{bin, "mock", "-p", strconv.Itoa(port), "-h", "127.0.0.1"}
+		if ps.errors {
+			a = append(a, "--errors")
+		}
+		return append(a, "-v", "warn", spec)
 	}
-	// A validated answer on a real API path, not just an open port, shows
-	// the spec is loaded.
 	ready := func(base string) bool {
-		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/2010-04-01/Accounts/%s.json", base, PrismProbeAccountSID), nil)
+		req, err := http.NewRequest(http.MethodGet, base+ps.probe, nil)
 		if err != nil {
 			return false
 		}
@@ -74,7 +92,7 @@ func startTwilioPrism() (string, error) {
 		return resp.StatusCode == http.StatusOK
 	}
 	// Node takes a few seconds to load the spec, more on a busy CI machine.
-	return launchPeer("prism", args, ready, 90*time.Second)
+	return launchPeer(ps.name, args, ready, 90*time.Second)
 }
 
 // TwilioPricingPrism returns the base URL of a second Prism, serving
@@ -93,37 +111,8 @@ func TwilioPricingPrism(t testing.TB) string {
 }
 
 func startPricingPrism() (string, error) {
-	npm := filepath.Join(RepoRoot(), "tools", "npm", "node_modules")
-	bin := os.Getenv("PRISM_BIN")
-	if bin == "" {
-		bin = filepath.Join(npm, ".bin", "prism")
-	}
-	spec := os.Getenv("TWILIO_PRICING_OAI_SPEC")
-	if spec == "" {
-		spec = filepath.Join(npm, "@twilio-alpha", "mcp", "twilio-oai", "spec", "json", "twilio_pricing_v2.json")
-	}
-	for _, f := range []string{bin, spec} {
-		if _, err := os.Stat(f); err != nil {
-			return "", err
-		}
-	}
-	args := func(port int) []string {
-		return []string{bin, "mock", "-p", strconv.Itoa(port), "-h", "127.0.0.1", "-v", "warn", spec}
-	}
-	ready := func(base string) bool {
-		req, err := http.NewRequest(http.MethodGet, base+"/v2/Voice/Countries", nil)
-		if err != nil {
-			return false
-		}
-		req.SetBasicAuth(PrismProbeAccountSID, "probe")
-		resp, err := peerProbeClient.Do(req)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}
-	return launchPeer("prism-pricing", args, ready, 90*time.Second)
+	return startPrism(prismSpec{name: "prism-pricing", specEnv: "TWILIO_PRICING_OAI_SPEC", specFile: "twilio_pricing_v2.json",
+		probe: "/v2/Voice/Countries"})
 }
 
 // TwilioVerifyPrism returns the base URL of a Prism serving Twilio's Verify
@@ -140,35 +129,6 @@ func TwilioVerifyPrism(t testing.TB) string {
 }
 
 func startVerifyPrism() (string, error) {
-	npm := filepath.Join(RepoRoot(), "tools", "npm", "node_modules")
-	bin := os.Getenv("PRISM_BIN")
-	if bin == "" {
-		bin = filepath.Join(npm, ".bin", "prism")
-	}
-	spec := os.Getenv("TWILIO_VERIFY_OAI_SPEC")
-	if spec == "" {
-		spec = filepath.Join(npm, "@twilio-alpha", "mcp", "twilio-oai", "spec", "json", "twilio_verify_v2.json")
-	}
-	for _, f := range []string{bin, spec} {
-		if _, err := os.Stat(f); err != nil {
-			return "", err
-		}
-	}
-	args := func(port int) []string {
-		return []string{bin, "mock", "-p", strconv.Itoa(port), "-h", "127.0.0.1", "-v", "warn", spec}
-	}
-	ready := func(base string) bool {
-		req, err := http.NewRequest(http.MethodGet, base+"/v2/Services", nil)
-		if err != nil {
-			return false
-		}
-		req.SetBasicAuth(PrismProbeAccountSID, "probe")
-		resp, err := peerProbeClient.Do(req)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}
-	return launchPeer("prism-verify", args, ready, 90*time.Second)
+	return startPrism(prismSpec{name: "prism-verify", specEnv: "TWILIO_VERIFY_OAI_SPEC", specFile: "twilio_verify_v2.json",
+		probe: "/v2/Services"})
 }
