@@ -78,6 +78,9 @@ type adminUserRow struct {
 	Balance       string
 	Held          string
 	HasHeld       bool
+	// CallerID is the account's verified caller ID, "" when its calls use
+	// DEFAULT_CALLER_ID (or, for company seats, company numbers).
+	CallerID string
 }
 
 func (h *handlers) adminUsersPage(c *gin.Context) {
@@ -99,8 +102,17 @@ func (h *handlers) renderAdminUsers(c *gin.Context, status int, flash string) {
 	if res.HasNext {
 		v.NextPage = res.Page + 1
 	}
+	accounts := make([]int64, 0, len(res.Rows))
 	for _, r := range res.Rows {
-		v.Rows = append(v.Rows, adminUserRow{
+		accounts = append(accounts, r.Account.ID)
+	}
+	callerIDs, err := h.d.CallerIDs.VerifiedByAccount(c.Request.Context(), accounts)
+	if err != nil {
+		h.pageFailed(c, err)
+		return
+	}
+	for _, r := range res.Rows {
+		v.Rows = append(v.Rows, adminUserRow{CallerID: callerIDs[r.Account.ID],
 			ID: r.User.ID, Email: r.User.Email, Role: string(r.User.Role), IsAdmin: r.User.IsAdmin,
 			Active: r.User.Status == models.StatusActive, Self: r.User.ID == p.User.ID, LastSignIn: lastSignIn(r.User.LastSignInAt),
 			AccountID: r.Account.ID, AccountName: r.Account.Name, AccountKind: string(r.Account.Kind),

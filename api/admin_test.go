@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/api"
+	"github.com/mobayilo/mobayilo/internal/callerid"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/testenv"
@@ -72,6 +73,43 @@ func TestAdminUsers_ListsBalancesSearchesByEmailAndPages(t *testing.T) {
 	}
 	if r := e.send(t, c, "GET", "/admin?q=%25&page=abc", nil, nil); r.status != 200 || strings.Count(r.body, `data-user="`) != 0 {
 		t.Fatalf("a %% search must match only a literal %%: %d", strings.Count(r.body, `data-user="`))
+	}
+}
+
+// Each user's row shows the caller ID their account's calls use: the
+// verified one (not one under way or removed), or none.
+func TestAdminUsers_ShowEachUsersVerifiedCallerID(t *testing.T) {
+	e := newAdmEnv(t, testenv.SQLite(t))
+	op := e.newUser(t, "op@mobayilo.test", models.AccountIndividual, true)
+	ana := e.newUser(t, "ana@example.test", models.AccountIndividual, false)
+	bob := e.newUser(t, "bob@example.test", models.AccountIndividual, false)
+	cids := callerid.New(e.db, e.led)
+	at := time.Now().UTC()
+	for _, p := range []callerid.Progress{
+		{AccountID: ana.AccountID, UserID: ana.ID, E164: "+447400123462", State: callerid.StateVerified, VerifiedAt: &at},
+		{AccountID: bob.AccountID, UserID: bob.ID, E164: "+447400123463", State: callerid.StateAwaitingCode},
+	} {
+		if err := cids.Record(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := e.send(t, e.signIn(t, op), "GET", "/admin", nil, nil)
+	row := func(email string) string {
+		i := strings.Index(page.body, `data-user="`+email+`"`)
+		if i < 0 {
+			t.Fatalf("no row for %s", email)
+		}
+		rest := page.body[i:]
+		if j := strings.Index(rest, "</li>"); j > 0 {
+			rest = rest[:j]
+		}
+		return rest
+	}
+	if r := row("ana@example.test"); !strings.Contains(r, "447400123462 <span class=\"hint\">verified") {
+		t.Errorf("ana's row does not show her verified caller ID:\n%s", r)
+	}
+	if r := row("bob@example.test"); strings.Contains(r, "447400123463") || !strings.Contains(r, "none (default)") {
+		t.Errorf("bob's row shows a caller ID still being verified:\n%s", r)
 	}
 }
 
