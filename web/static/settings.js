@@ -122,8 +122,10 @@
       validationCode.textContent = keypad.hidden ? "" : latest.validation_code;
       requestForm.hidden = !!LIVE[state];
       removeButton.hidden = !latest;
-      removeButton.textContent = state === "verified" ? "Remove caller ID" : (LIVE[state] ? "Cancel this verification" : "Remove " + latest.number);
-      if (latest) removeButton.setAttribute("aria-label", (LIVE[state] ? "Cancel the verification of " : "Remove caller ID ") + latest.number);
+      if (latest) {
+        removeButton.textContent = state === "verified" ? "Remove caller ID" : (LIVE[state] ? "Cancel this verification" : "Remove " + latest.number);
+        removeButton.setAttribute("aria-label", (LIVE[state] ? "Cancel the verification of " : "Remove caller ID ") + latest.number);
+      }
       root.setAttribute("data-state", state || "none");
       clearTimeout(pollTimer);
       if (LIVE[state]) pollTimer = setTimeout(refresh, state === "awaiting_call" ? 1000 : 2000);
