@@ -59,6 +59,7 @@ func TestCallerIDRemove_EndsTheVerificationUnderWayAndANewRequestWorks(t *testin
 	if err := run.Get(ctx, &res); err != nil || res.State != workflows.CallerIDRemoved {
 		t.Fatalf("workflow ended %+v, %v; want removed", res, err)
 	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.CallerIDWorkflowID(c.user.AccountID, number), run.GetRunID()), "caller-id-removed-awaiting-code")
 	var st wire.CallerIDStatus
 	if code := c.getJSON("/api/caller-id", &st); code != http.StatusOK || len(st.CallerIDs) != 0 || st.Verified {
 		t.Fatalf("status after removal = %d %+v; want no caller IDs", code, st)
