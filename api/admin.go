@@ -31,6 +31,7 @@ func (h *handlers) registerAdmin(r gin.IRouter) {
 	g.POST("/accounts/:id/disable", h.adminAccountStatus(models.StatusDisabled))
 	g.POST("/accounts/:id/enable", h.adminAccountStatus(models.StatusActive))
 	g.POST("/accounts/:id/adjust", h.adminAdjust)
+	g.POST("/accounts/:id/caller-id/remove", h.adminRemoveCallerID)
 	g.GET("/subscribers", h.adminSubscribersPage)
 	g.POST("/subscribers/:id/invite", h.adminInvite)
 	g.GET("/audit", h.adminAuditPage)
@@ -48,6 +49,7 @@ var adminFlashes = map[string]string{
 	"adjusted":           "Adjustment posted to the ledger and audited.",
 	"adjust-replayed":    "That adjustment was already posted; nothing changed. Give it a reference to post a second, separate one.",
 	"subscriber-already": "That subscriber was already invited.",
+	"caller-id-removed":  "Caller ID removed and audited. The account's calls show the default caller ID again.",
 }
 
 // ---- Users and accounts ----
@@ -162,6 +164,22 @@ func statusWord(st models.Status) string {
 
 // backToUsers redirects to the list the form was posted from: the same
 // search and page, which travel as form fields, never as a URL.
+// adminRemoveCallerID removes an account's caller IDs for the helpdesk (a
+// number the user no longer holds), as the owner's Remove does; audited
+// as admin:<id>.
+func (h *handlers) adminRemoveCallerID(c *gin.Context) {
+	p, _ := principal(c)
+	id, ok := h.pathID(c)
+	if !ok {
+		return
+	}
+	if _, err := h.removeCallerIDs(c.Request.Context(), identity.OperatorActor(p.User).Name, id, ""); err != nil {
+		h.adminFailed(c, err)
+		return
+	}
+	h.backToUsers(c, "caller-id-removed")
+}
+
 func (h *handlers) backToUsers(c *gin.Context, done string) {
 	q := url.Values{"done": {done}}
 	if s := strings.TrimSpace(c.PostForm("q")); s != "" {

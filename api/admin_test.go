@@ -33,7 +33,8 @@ func TestAdmin_IsA404ForEveryoneButOperators(t *testing.T) {
 				t.Errorf("%s: GET %s = %d; want the 404 page", name, path, r.status)
 			}
 		}
-		for _, path := range []string{fmt.Sprintf("/admin/users/%d/disable", boss.ID), fmt.Sprintf("/admin/accounts/%d/disable", boss.AccountID), "/admin/subscribers/1/invite"} {
+		for _, path := range []string{fmt.Sprintf("/admin/users/%d/disable", boss.ID), fmt.Sprintf("/admin/accounts/%d/disable", boss.AccountID), "/admin/subscribers/1/invite",
+			fmt.Sprintf("/admin/accounts/%d/caller-id/remove", boss.AccountID)} {
 			if r := e.send(t, c, "POST", path, nil, nil); r.status != 404 {
 				t.Errorf("%s: POST %s = %d; want 404", name, path, r.status)
 			}
@@ -77,7 +78,8 @@ func TestAdminUsers_ListsBalancesSearchesByEmailAndPages(t *testing.T) {
 }
 
 // Each user's row shows the caller ID their account's calls use: the
-// verified one (not one under way or removed), or none.
+// verified one (not one under way or removed), or none; the helpdesk can
+// remove it there.
 func TestAdminUsers_ShowEachUsersVerifiedCallerID(t *testing.T) {
 	e := newAdmEnv(t, testenv.SQLite(t))
 	op := e.newUser(t, "op@mobayilo.test", models.AccountIndividual, true)
@@ -93,7 +95,8 @@ func TestAdminUsers_ShowEachUsersVerifiedCallerID(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	page := e.send(t, e.signIn(t, op), "GET", "/admin", nil, nil)
+	opc := e.signIn(t, op)
+	page := e.send(t, opc, "GET", "/admin", nil, nil)
 	row := func(email string) string {
 		i := strings.Index(page.body, `data-user="`+email+`"`)
 		if i < 0 {
@@ -108,8 +111,28 @@ func TestAdminUsers_ShowEachUsersVerifiedCallerID(t *testing.T) {
 	if r := row("ana@example.test"); !strings.Contains(r, "447400123462 <span class=\"hint\">verified") {
 		t.Errorf("ana's row does not show her verified caller ID:\n%s", r)
 	}
-	if r := row("bob@example.test"); strings.Contains(r, "447400123463") || !strings.Contains(r, "none (default)") {
+	if r := row("bob@example.test"); strings.Contains(r, "447400123463") || !strings.Contains(r, "none (default)") || strings.Contains(r, "data-remove-caller-id") {
 		t.Errorf("bob's row shows a caller ID still being verified:\n%s", r)
+	}
+
+	// The helpdesk removes ana's: audited as the operator, and her calls
+	// use the default again.
+	if r := e.send(t, opc, "POST", fmt.Sprintf("/admin/accounts/%d/caller-id/remove", ana.AccountID), url.Values{}, nil); r.status >= 400 {
+		t.Fatalf("remove = %d", r.status)
+	}
+	page = e.send(t, opc, "GET", "/admin", nil, nil)
+	if r := row("ana@example.test"); !strings.Contains(r, "none (default)") {
+		t.Errorf("after the removal ana's row is:\n%s", r)
+	}
+	if v, _ := cids.Verified(context.Background(), ana.AccountID); v != "" {
+		t.Errorf("ana still calls with %q", v)
+	}
+	var a models.AuditLog
+	if err := e.db.Where("action = ?", "caller_id.remove").Take(&a).Error; err != nil || a.Actor != fmt.Sprintf("admin:%d", op.ID) {
+		t.Errorf("audit %+v, %v; want the operator's removal", a, err)
+	}
+	if r := e.send(t, opc, "POST", fmt.Sprintf("/admin/accounts/%d/caller-id/remove", ana.AccountID), url.Values{}, nil); r.status != http.StatusNotFound {
+		t.Errorf("removing again = %d, want 404", r.status)
 	}
 }
 

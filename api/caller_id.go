@@ -171,10 +171,8 @@ var callerIDMessages = map[string]string{
 }
 
 // removeCallerID takes the account's caller IDs out of use: every one that
-// is not removed yet, or only ?number= (read with ?country=). A
-// verification under way is ended first (its workflow records "removed"),
-// then every row is marked removed and audited; calls go out with
-// DEFAULT_CALLER_ID again.
+// is not removed yet, or only ?number= (read with ?country=), each marked
+// removed and audited; calls go out with DEFAULT_CALLER_ID again.
 func (h *handlers) removeCallerID(c *gin.Context) {
 	p, _ := principal(c)
 	ctx := c.Request.Context()
@@ -192,34 +190,12 @@ func (h *handlers) removeCallerID(c *gin.Context) {
 		}
 		want = n.E164
 	}
-	live, err := h.d.CallerIDs.Live(ctx, p.Account.ID)
+	removed, err := h.removeCallerIDs(ctx, identity.UserActor(p.User.ID), p.Account.ID, want)
 	if err != nil {
 		abortWithError(c, err)
 		return
 	}
-	out := wire.CallerIDRemoval{Removed: []string{}}
-	for _, r := range live {
-		if want != "" && r.E164 != want {
-			continue
-		}
-		if !workflows.CallerIDFinal(r.State) {
-			// Ended, the workflow no longer writes the row; one that had
-			// already closed answers ErrNotRunning, and the row is ours.
-			if _, err := h.wf.RemoveCallerIDVerification(ctx, p.Account.ID, r.E164); err != nil && !errors.Is(err, workflows.ErrNotRunning) {
-				abortWithError(c, err)
-				return
-			}
-		}
-		out.Removed = append(out.Removed, r.E164)
-	}
-	if len(out.Removed) == 0 {
-		abortWithError(c, callerid.ErrNothingToRemove)
-		return
-	}
-	if err := h.d.CallerIDs.Remove(ctx, identity.UserActor(p.User.ID), p.Account.ID, out.Removed); err != nil {
-		abortWithError(c, err)
-		return
-	}
+	out := wire.CallerIDRemoval{Removed: removed}
 	v, err := h.d.CallerIDs.Verified(ctx, p.Account.ID)
 	if err != nil {
 		abortWithError(c, err)
@@ -230,6 +206,37 @@ func (h *handlers) removeCallerID(c *gin.Context) {
 		out.CallerID = h.d.Config.EffectiveDefaultCallerID()
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// removeCallerIDs removes the account's live caller IDs (only e164 when
+// it is not ""), for the owner or an operator (actor). A verification
+// under way is ended first, so its workflow no longer writes the row; one
+// that had already closed answers ErrNotRunning and the row is ours.
+// Errors: callerid.ErrNothingToRemove, workflows.ErrUnavailable.
+func (h *handlers) removeCallerIDs(ctx context.Context, actor string, accountID int64, e164 string) ([]string, error) {
+	live, err := h.d.CallerIDs.Live(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	removed := []string{}
+	for _, r := range live {
+		if e164 != "" && r.E164 != e164 {
+			continue
+		}
+		if !workflows.CallerIDFinal(r.State) {
+			if _, err := h.wf.RemoveCallerIDVerification(ctx, accountID, r.E164); err != nil && !errors.Is(err, workflows.ErrNotRunning) {
+				return nil, err
+			}
+		}
+		removed = append(removed, r.E164)
+	}
+	if len(removed) == 0 {
+		return nil, callerid.ErrNothingToRemove
+	}
+	if err := h.d.CallerIDs.Remove(ctx, actor, accountID, removed); err != nil {
+		return nil, err
+	}
+	return removed, nil
 }
 
 func callerIDView(st workflows.CallerIDState) wire.CallerID {
