@@ -15,19 +15,6 @@ import (
 	"github.com/mobayilo/mobayilo/models"
 )
 
-// recordCallerIDStates makes /settings keep every state its Caller ID
-// status line shows, and marks the document, so the test sees the steps
-// arrive without a reload.
-const recordCallerIDStates = `(() => {
-	window.__cidStates = [];
-	const el = document.querySelector("[data-callerid-status]");
-	new MutationObserver(() => {
-		const s = el.getAttribute("data-state");
-		if (s && window.__cidStates[window.__cidStates.length - 1] !== s) window.__cidStates.push(s);
-	}).observe(el, {attributes: true, attributeFilter: ["data-state"]});
-	window.__sameDocument = true;
-})()`
-
 // TestBrowser_CallerIDVerifiedOnSettingsThenADialerCallShowsIt drives the
 // whole sandbox verification in a phone-sized Chromium on real Temporal:
 // /settings requests a national number with its country, the SMS code is
@@ -48,7 +35,7 @@ func TestBrowser_CallerIDVerifiedOnSettingsThenADialerCallShowsIt(t *testing.T) 
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(s.URL+"/settings"),
 		chromedp.WaitVisible(chromedp.CSS("[data-callerid-request]")),
-		chromedp.Evaluate[chromedp.Void](recordCallerIDStates),
+		chromedp.Evaluate[chromedp.Void](recordStatesOf("[data-callerid-status]")),
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +125,7 @@ func TestBrowser_CallerIDVerifiedOnSettingsThenADialerCallShowsIt(t *testing.T) 
 		Shows  string
 		Status string
 		Remove bool
-	}](`({States: window.__cidStates, Same: window.__sameDocument === true,
+	}](`({States: window.__states, Same: window.__sameDocument === true,
 		Shows: document.querySelector("[data-callerid-shows]").textContent,
 		Status: document.querySelector("[data-callerid-status]").textContent,
 		Remove: !document.querySelector("[data-callerid-remove]").hidden})`))

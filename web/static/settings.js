@@ -63,19 +63,7 @@
     var GOOD = { verified: true, removed: true };
     var pollTimer = null;
 
-    function api(method, path, payload) {
-      var init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
-      if (payload !== undefined) {
-        init.headers["Content-Type"] = "application/json";
-        init.body = JSON.stringify(payload);
-      }
-      return fetch(path, init).then(function (res) {
-        return res.json().then(function (b) { return { ok: res.ok, status: res.status, body: b }; },
-          function () { return { ok: res.ok, status: res.status, body: null }; });
-      }, function () {
-        return { ok: false, status: 0, body: { error: { message: "You seem to be offline. Check your connection and try again." } } };
-      });
-    }
+    var api = window.Mobayilo.api;
 
     function showError(r) {
       errorEl.replaceChildren();
