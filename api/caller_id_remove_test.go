@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -130,5 +131,29 @@ func TestCallerIDRemove_VerifiedNumberCallsUseTheDefaultAgain(t *testing.T) {
 	}
 	if _, errOut, code := runMoby(t, s.URL, tok, "caller-id", "remove"); code == 0 || errOut == "" {
 		t.Fatalf("remove with nothing left = %d %q; want a failure that says so", code, errOut)
+	}
+}
+
+// A verification whose workflow failed (Twilio down through every retry)
+// leaves its row in its last state; removing it still works.
+func TestCallerIDRemove_AVerificationWhoseWorkflowFailedIsRemovedToo(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	c := s.caller("cid-remove-failed@example.com", 1000)
+	const number = "+447400123464"
+	s.endCallerIDAtCleanup(c.user.AccountID, number)
+	if code, body := c.post("/api/caller-id", wire.CallerIDRequest{Number: number}); code != http.StatusAccepted {
+		t.Fatalf("request = %d %s", code, body)
+	}
+	if err := s.temporal.TerminateWorkflow(context.Background(), workflows.CallerIDWorkflowID(c.user.AccountID, number), "", "stands in for a failure"); err != nil {
+		t.Fatal(err)
+	}
+	code, body := c.remove("?number="+url.QueryEscape(number), nil)
+	var rm wire.CallerIDRemoval
+	if code != http.StatusOK || json.Unmarshal(body, &rm) != nil || len(rm.Removed) != 1 {
+		t.Fatalf("remove = %d %s", code, body)
+	}
+	row, err := callerid.New(s.db, s.ledger).Get(context.Background(), c.user.AccountID, number)
+	if err != nil || row.State != callerid.StateRemoved {
+		t.Fatalf("row %+v, %v; want removed", row, err)
 	}
 }
