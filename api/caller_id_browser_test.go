@@ -91,8 +91,8 @@ func TestBrowser_CallerIDVerifiedOnSettingsThenADialerCallShowsIt(t *testing.T) 
 	}
 	keypadCode, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("[data-callerid-validation-code]")))
 	calling, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("[data-callerid-status]")))
-	if !strings.Contains(calling, "Calling your phone") {
-		t.Fatalf("during the validation call the status says %q", calling)
+	if !strings.Contains(calling, "Calling your phone") || !strings.Contains(calling, keypadCode) {
+		t.Fatalf("during the validation call the status says %q; want the call and its code %s (read out by screen readers)", calling, keypadCode)
 	}
 	shot(t, ctx, "settings-callerid-keypad")
 

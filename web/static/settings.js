@@ -88,6 +88,10 @@
       statusEl.removeAttribute("data-state");
       if (!v) { statusEl.textContent = ""; return; }
       var words = (v.state === "refused" && v.message) ? v.message : (WORDS[v.state] || v.message || v.state);
+      if (v.state === "awaiting_call" && v.validation_code) {
+        // Said here too, so a screen reader hears the code it must key in.
+        words += " Key in " + v.validation_code + " on its keypad.";
+      }
       if (v.state === "awaiting_code" && v.code_attempts > 0) {
         words += " " + v.code_attempts + (v.code_attempts === 1 ? " wrong code" : " wrong codes") + " so far.";
       }
