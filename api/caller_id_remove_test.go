@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/callerid"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/testenv"
@@ -156,4 +157,37 @@ func TestCallerIDRemove_AVerificationWhoseWorkflowFailedIsRemovedToo(t *testing.
 	if err != nil || row.State != callerid.StateRemoved {
 		t.Fatalf("row %+v, %v; want removed", row, err)
 	}
+}
+
+// Removing while Twilio's validation call rings ends the verification at
+// once (not when the call's 5 minutes run out); the sandbox phone no
+// longer rings, and keying the old code in verifies nothing.
+func TestCallerIDRemove_DuringTheValidationCallEndsItAtOnce(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	c := s.caller("cid-remove-call@example.com", 1000)
+	const number = "+447400123465"
+	s.endCallerIDAtCleanup(c.user.AccountID, number)
+	if code, body := c.post("/api/caller-id", wire.CallerIDRequest{Number: number}); code != http.StatusAccepted {
+		t.Fatalf("request = %d %s", code, body)
+	}
+	if code, body := c.post("/api/caller-id/confirm", wire.CallerIDConfirm{Code: s.smsCode(number)}); code != http.StatusOK {
+		t.Fatalf("confirm = %d %s", code, body)
+	}
+	ringing := c.awaitValidationCode("")
+	if code, body := c.remove("", nil); code != http.StatusOK {
+		t.Fatalf("remove = %d %s", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	run := s.temporal.GetWorkflow(ctx, workflows.CallerIDWorkflowID(c.user.AccountID, number), "")
+	var res workflows.CallerIDVerificationResult
+	if err := run.Get(ctx, &res); err != nil || res.State != workflows.CallerIDRemoved || res.CallAttempts != 1 {
+		t.Fatalf("workflow ended %+v, %v; want removed during its one call", res, err)
+	}
+	if code, _ := c.post(api.SandboxPhonePath, map[string]string{"number": number, "digits": ringing.ValidationCode}); code == http.StatusNoContent {
+		if v, _ := callerid.New(s.db, s.ledger).Verified(context.Background(), c.user.AccountID); v != "" {
+			t.Fatalf("keying the code in after the removal verified %s", v)
+		}
+	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.CallerIDWorkflowID(c.user.AccountID, number), run.GetRunID()), "caller-id-removed-during-call")
 }
