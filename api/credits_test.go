@@ -106,7 +106,9 @@ func newCreditsServer(t testing.TB, db *gorm.DB, adjust ...func(config.Config, *
 		t.Fatal(err)
 	}
 	s.Config.Handler = api.New(deps(cfg, db, api.Deps{Temporal: tc,
-		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led, Telephony: prov.Telephony, Carrier: prov.Carrier, SandboxCallerIDs: prov.SandboxCallerIDs}))
+		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led, Telephony: prov.Telephony, Carrier: prov.Carrier, SandboxCallerIDs: prov.SandboxCallerIDs,
+		// The worker's mail (sandbox SMS codes too) shows at /dev/mail, as on `make run`.
+		Mailbox: s.mailbox}))
 	return s
 }
 

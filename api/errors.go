@@ -66,6 +66,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusForbidden, "company_account"
 	case errors.Is(err, callerid.ErrNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, callerid.ErrNothingToRemove):
+		return http.StatusNotFound, "nothing_to_remove"
 	case errors.Is(err, workflows.ErrCodeRejected):
 		return http.StatusUnprocessableEntity, "code_rejected"
 	case errors.Is(err, callerid.ErrNothingPending):

@@ -200,10 +200,13 @@ const NameCallerIDVerification = "CallerIDVerification"
 
 // CallerIDVerification's messages: confirm (web or CLI) delivers the SMS
 // code with an update, so the caller learns at once whether it was right;
-// the caller-ID webhook signals Twilio's validation result.
+// the caller-ID webhook signals Twilio's validation result; remove (web
+// or CLI) ends a verification under way as removed, an update so the
+// caller knows the row says so once it returns.
 const (
 	UpdateCallerIDCode             = "submit-code"
 	SignalCallerIDValidationResult = "validation-result"
+	UpdateCallerIDRemove           = "remove"
 )
 
 // CallerIDWorkflowID is the ID of the verification of e164 for an account:
