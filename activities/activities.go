@@ -11,6 +11,7 @@ import (
 
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/providers"
 )
 
 // Ledger is what activities need of the ledger service.
@@ -51,6 +52,11 @@ type Activities struct {
 	CallerIDs         CallerIDs
 	CallerIDVerifier  CallerIDVerifier
 	CallerIDCallbacks CallerIDCallbacks
+	// Numbers, NumberShop and NumberCallbacks run the MonthlyNumberFee
+	// workflow (numbers.go).
+	Numbers         Numbers
+	NumberShop      providers.NumberProvider
+	NumberCallbacks NumberCallbacks
 	// Clock is the activities' time (the daily cap's day); nil is the
 	// system clock.
 	Clock func() time.Time
