@@ -47,6 +47,8 @@ type Activities struct {
 	Calls     Calls
 	Telephony Telephony
 	DebitHook DebitHook
+	// CreditHook runs after top-up and auto top-up credits (ledger.go).
+	CreditHook CreditHook
 	// CallerIDs, CallerIDVerifier and CallerIDCallbacks run the
 	// CallerIDVerification workflow (caller_id.go, twilio.go).
 	CallerIDs         CallerIDs

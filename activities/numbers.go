@@ -67,6 +67,13 @@ func (a *Activities) ChargeNumberFee(ctx context.Context, in NumberFeeInput) (Ch
 	case err != nil:
 		return ChargeNumberFeeResult{}, err
 	}
+	// A fee is a debit like a call's: it may bring the balance under the
+	// auto top-up threshold.
+	if !res.Replayed && a.DebitHook != nil {
+		if _, err := a.DebitHook.AfterDebit(ctx, res); err != nil {
+			return ChargeNumberFeeResult{}, err
+		}
+	}
 	return ChargeNumberFeeResult{Charged: true, FeeCents: -res.Entry.AmountCents, BalanceAfterCents: res.BalanceAfter()}, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 	"gorm.io/gorm"
 
+	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/money"
@@ -86,6 +87,11 @@ type Policy struct {
 	GraceDays int
 }
 
+// PolicyFrom is a deployment's number rules.
+func PolicyFrom(cfg config.Config) Policy {
+	return Policy{FeeCents: cfg.NumberMonthlyFeeCents, GraceDays: cfg.NumberGraceDays}
+}
+
 // Service is the numbers domain.
 type Service struct {
 	db     *gorm.DB
@@ -99,6 +105,13 @@ type Service struct {
 // fails).
 func New(db *gorm.DB, led *ledger.Service, shop providers.NumberProvider, p Policy) *Service {
 	return &Service{db: db, ledger: led, shop: shop, policy: p, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// WithShop returns a copy that searches through shop.
+func (s *Service) WithShop(shop providers.NumberProvider) *Service {
+	c := *s
+	c.shop = shop
+	return &c
 }
 
 // WithClock returns a copy whose clock is now (tests).
