@@ -77,7 +77,9 @@ func (f *fakeNumbers) Record(_ context.Context, p numbers.Progress) error {
 	return nil
 }
 
-func (f *fakeNumbers) AdminEmail(context.Context, int64) (string, error) { return "admin@acme.test", nil }
+func (f *fakeNumbers) AdminEmail(context.Context, int64) (string, error) {
+	return "admin@acme.test", nil
+}
 
 func (f *fakeNumbers) SearchNumbers(context.Context, string, string) ([]providers.AvailableNumber, error) {
 	return nil, nil
@@ -108,7 +110,9 @@ func (f *fakeNumbers) ReleaseNumber(_ context.Context, sid string) error {
 	return nil
 }
 
-func (f *fakeNumbers) IncomingCallURL() string { return "https://mobayilo.example/api/webhooks/twilio/incoming" }
+func (f *fakeNumbers) IncomingCallURL() string {
+	return "https://mobayilo.example/api/webhooks/twilio/incoming"
+}
 
 func (f *fakeNumbers) Send(_ context.Context, m mail.Message) error {
 	f.mu.Lock()
