@@ -31,6 +31,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/credits"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/numbers"
 	"github.com/mobayilo/mobayilo/internal/mail"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
@@ -106,7 +107,8 @@ func newCreditsServer(t testing.TB, db *gorm.DB, adjust ...func(config.Config, *
 		t.Fatal(err)
 	}
 	s.Config.Handler = api.New(deps(cfg, db, api.Deps{Temporal: tc,
-		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led, Telephony: prov.Telephony, Carrier: prov.Carrier, SandboxCallerIDs: prov.SandboxCallerIDs}))
+		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led, Telephony: prov.Telephony, Carrier: prov.Carrier, SandboxCallerIDs: prov.SandboxCallerIDs,
+		Numbers: numbers.New(db, led, prov.Numbers, numbers.PolicyFrom(cfg)), SandboxNumbers: prov.SandboxNumbers}))
 	return s
 }
 

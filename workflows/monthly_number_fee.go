@@ -209,9 +209,7 @@ func (n *numberFee) buy(ctx workflow.Context) (bool, error) {
 		return false, err
 	}
 	if !paid {
-		n.purchase = NumberPurchase{State: NumberFailed, E164: n.in.E164, LastError: n.st.LastError}
-		n.bought = true
-		return false, n.record(ctx, NumberFailed)
+		return false, n.purchased(ctx, NumberFailed)
 	}
 	n.st.NextAction = "buy the number at Twilio"
 	var b activities.BuyNumberResult
@@ -224,17 +222,24 @@ func (n *numberFee) buy(ctx workflow.Context) (bool, error) {
 			activities.NumberFeeInput{NumberID: n.in.NumberID, PeriodStart: start}).Get(ctx, nil); err != nil {
 			return false, err
 		}
-		n.purchase = NumberPurchase{State: NumberFailed, E164: n.in.E164, LastError: n.st.LastError}
-		n.bought = true
-		return false, n.record(ctx, NumberFailed)
+		return false, n.purchased(ctx, NumberFailed)
 	}
 	n.sid = b.SID
-	if err := n.record(ctx, NumberActive); err != nil {
-		return false, err
+	return true, n.purchased(ctx, NumberActive)
+}
+
+// purchased records how the purchase ended and only then answers the
+// purchase update: the page reads the row right after.
+func (n *numberFee) purchased(ctx workflow.Context, state string) error {
+	if err := n.record(ctx, state); err != nil {
+		return err
 	}
-	n.purchase = NumberPurchase{State: NumberActive, E164: n.in.E164, FeeCents: n.feeCents}
+	n.purchase = NumberPurchase{State: state, E164: n.in.E164, LastError: n.st.LastError}
+	if state == NumberActive {
+		n.purchase.FeeCents = n.feeCents
+	}
 	n.bought = true
-	return true, nil
+	return nil
 }
 
 // charge charges the fee of the period starting at start; false when the

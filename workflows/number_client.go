@@ -15,8 +15,9 @@ const numberPurchaseTimeout = 45 * time.Second
 
 // StartNumber starts a reserved number's MonthlyNumberFee workflow with
 // its purchase update and returns how the purchase ended (update-with-
-// start). A number has one workflow, ever. Errors: ErrUnavailable,
-// ErrAlreadyStarted.
+// start). Every purchase reserves a fresh row, so a row's workflow is
+// started once; a repeat of the same start joins it. Errors:
+// ErrUnavailable.
 func (w *Client) StartNumber(ctx context.Context, in MonthlyNumberFeeInput) (NumberPurchase, error) {
 	var p NumberPurchase
 	uctx, cancel := context.WithTimeout(ctx, numberPurchaseTimeout)
@@ -24,7 +25,6 @@ func (w *Client) StartNumber(ctx context.Context, in MonthlyNumberFeeInput) (Num
 	err := w.updateWithStart(uctx, client.StartWorkflowOptions{
 		ID:                       NumberWorkflowID(in.NumberID),
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes:    NumberSearchAttributes(in.AccountID, NumberPurchasing),
 	}, NameMonthlyNumberFee, in, UpdateNumberPurchase, &p)
 	return p, err

@@ -159,9 +159,9 @@ func NewCallID() string {
 
 // Plan decides whether caller may call input (read with country when it
 // has no country code) and at what price, in the order the product sets:
-// the number, the blocked countries, the rate, at least one minute of
-// available balance, the seat's daily cap, and the caller ID (chosen here,
-// never by the client). Errors: *rates.NumberError, *BlockedError,
+// the number, the blocked countries, the rate, the caller ID (chosen here,
+// never by the client; a company user's company number is mandatory), at
+// least one minute of available balance, and the seat's daily cap. Errors: *rates.NumberError, *BlockedError,
 // ErrNoRate, ledger.ErrInsufficientFunds, *SeatCapError,
 // ledger.ErrAccountDisabled, *numbers.NoNumberError, *numbers.SuspendedError.
 func (s *Service) Plan(ctx context.Context, c Caller, input, country string) (Plan, error) {
@@ -195,6 +195,12 @@ func (s *Service) Plan(ctx context.Context, c Caller, input, country string) (Pl
 	if acct.Status != models.StatusActive {
 		return Plan{}, fmt.Errorf("%w: account %d", ledger.ErrAccountDisabled, c.AccountID)
 	}
+	// The caller ID before the money: a company user without a usable
+	// number is told what to fix, whatever the balance.
+	cid, err := s.callerID(ctx, c)
+	if err != nil {
+		return Plan{}, err
+	}
 	if acct.AvailableCents() < price {
 		return Plan{}, fmt.Errorf("%w: %s available, a minute to %s costs %s", ledger.ErrInsufficientFunds,
 			money.Format(acct.AvailableCents()), n.E164, money.Format(price))
@@ -208,10 +214,6 @@ func (s *Service) Plan(ctx context.Context, c Caller, input, country string) (Pl
 		if left >= 0 {
 			maxMinutes = min(maxMinutes, left/price)
 		}
-	}
-	cid, err := s.callerID(ctx, c)
-	if err != nil {
-		return Plan{}, err
 	}
 	p := Plan{CallID: NewCallID(), Caller: c, To: n, PricePerMinuteCents: price, MaxMinutes: maxMinutes, CallerID: cid}
 	return p, nil

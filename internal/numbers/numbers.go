@@ -162,7 +162,7 @@ func (s *Service) Search(ctx context.Context, admin models.User, country, areaCo
 type FundsError struct{ FeeCents, AvailableCents int64 }
 
 func (e *FundsError) Error() string {
-	return fmt.Sprintf("a number costs %s a month, charged before it is bought, and the company balance has %s available: top up first",
+	return fmt.Sprintf("a number costs %s a month, charged before it is bought, and the company balance has %s available, so top up first",
 		money.Format(e.FeeCents), money.Format(e.AvailableCents))
 }
 
