@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/mobayilo/mobayilo/api"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/providers"
@@ -59,6 +61,21 @@ func (c caller) form(path string, v url.Values) (int, string, string) {
 	c.s.t.Helper()
 	code, loc, body := c.s.do(http.MethodPost, path, strings.NewReader(v.Encode()), map[string]string{"Content-Type": formType}, c.cookie)
 	return code, loc, string(body)
+}
+
+// assignActiveNumber gives a company user an active number, as if bought
+// (company calls need one; the purchase is TestNumbers_…'s).
+func assignActiveNumber(t *testing.T, db *gorm.DB, u models.User, e164 string) {
+	t.Helper()
+	now := time.Now().UTC()
+	pn := models.PhoneNumber{AccountID: u.AccountID, E164: e164, Country: "US", State: models.NumberActive, MonthlyFeeCents: 300,
+		BoughtBy: u.ID, CreatedAt: now, UpdatedAt: now}
+	if err := db.Create(&pn).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Model(&models.User{}).Where("id = ?", u.ID).Update("phone_number_id", pn.ID).Error; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // number is the company's row for e164.
@@ -195,6 +212,8 @@ func TestNumbers_BuyAssignSuspendAndHealByTopUp(t *testing.T) {
 		IdempotencyKey: "spend-most", Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
+	// The purchase run, asleep until its next period: a history to replay.
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.NumberWorkflowID(pn.ID), ""), "number-bought")
 	if err := s.temporal.TerminateWorkflow(context.Background(), workflows.NumberWorkflowID(pn.ID), "", "next period"); err != nil {
 		t.Fatal(err)
 	}
@@ -244,6 +263,8 @@ func TestNumbers_BuyAssignSuspendAndHealByTopUp(t *testing.T) {
 	if !s.mailTo(admin.user.Email, "Your company number "+e164+" is active again") {
 		t.Fatal("no restored mail")
 	}
+	time.Sleep(200 * time.Millisecond) // the workflow settles into its sleep
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.NumberWorkflowID(pn.ID), ""), "number-suspended-then-healed")
 	if call := seats[1].dial("+14155550102"); call.CallerID != e164 {
 		t.Fatalf("after restore the caller ID is %q", call.CallerID)
 	} else {
