@@ -325,3 +325,33 @@ func TestNumbers_RefusedPurchaseRefundsAndSeatsNeedANumber(t *testing.T) {
 		t.Errorf("a seat opening /company/numbers = %d", code)
 	}
 }
+
+// Operators see every number on /admin/numbers with its company, state,
+// next charge and a link to its workflow; the suspended query is printed.
+// Nobody else sees the page.
+func TestAdminNumbers_ListsEveryNumberWithItsWorkflow(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newAdmEnv(t, db)
+		op := e.newUser(t, "op@mobayilo.test", models.AccountIndividual, true)
+		ana := e.newUser(t, "ana@acme.test", models.AccountCompany, false)
+		dee := e.newSeat(t, ana.AccountID, "dee@acme.test")
+		assignActiveNumber(t, db, dee, "+14155550161")
+		grace := time.Now().UTC().AddDate(0, 0, 14)
+		pn := models.PhoneNumber{AccountID: ana.AccountID, E164: "+14155550162", State: models.NumberSuspended, MonthlyFeeCents: 300,
+			BoughtBy: ana.ID, GraceEndsAt: &grace, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+		if err := db.Create(&pn).Error; err != nil {
+			t.Fatal(err)
+		}
+		r := e.send(t, e.signIn(t, op), http.MethodGet, "/admin/numbers", nil, nil)
+		page := html.UnescapeString(r.body)
+		if r.status != http.StatusOK || !strings.Contains(page, `data-number="+14155550161" data-state="active"`) ||
+			!strings.Contains(page, `data-number="+14155550162" data-state="suspended"`) ||
+			!strings.Contains(page, "<code>"+workflows.NumberWorkflowID(pn.ID)+"</code>") || !strings.Contains(page, grace.Format("2 Jan 2006")) ||
+			!strings.Contains(page, workflows.NumberSuspendedQuery) {
+			t.Fatalf("/admin/numbers = %d %s", r.status, r.body)
+		}
+		if r := e.send(t, e.signIn(t, ana), http.MethodGet, "/admin/numbers", nil, nil); r.status != http.StatusNotFound {
+			t.Fatalf("a company admin on /admin/numbers = %d", r.status)
+		}
+	})
+}
