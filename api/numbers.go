@@ -12,6 +12,7 @@ import (
 	"github.com/twilio/twilio-go/twiml"
 
 	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/numbers"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
@@ -154,6 +155,12 @@ func (h *handlers) numbersBuy(c *gin.Context) {
 		GraceDays: h.d.Numbers.Policy().GraceDays, BaseURL: h.d.Config.PublicBaseURL})
 	switch {
 	case errors.Is(err, workflows.ErrUnavailable):
+		// No workflow started, so nothing was charged or bought: free the
+		// number for another try.
+		if rerr := h.d.Numbers.Record(ctx, numbers.Progress{NumberID: pn.ID, State: models.NumberFailed,
+			LastError: "not started: the workflow service was unavailable"}); rerr != nil {
+			slog.ErrorContext(ctx, "number reservation left purchasing", "number_id", pn.ID, "error", rerr, "request_id", c.GetString(requestIDKey))
+		}
 		h.numbersFailed(c, err)
 	case err != nil:
 		// The workflow runs on; the row shows how the purchase ends.
