@@ -201,6 +201,11 @@ func (h *handlers) numbersAssign(c *gin.Context) {
 
 func (h *handlers) numbersFailed(c *gin.Context, err error) {
 	status, _ := statusFor(err)
+	if status == http.StatusServiceUnavailable {
+		slog.ErrorContext(c.Request.Context(), "number purchase not started", "error", err, "request_id", c.GetString(requestIDKey))
+		h.renderNumbers(c, status, "Buying numbers is unavailable right now; nothing was charged. Try again in a minute.")
+		return
+	}
 	if status == http.StatusNotFound || status >= 500 {
 		h.pageFailed(c, err)
 		return

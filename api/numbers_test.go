@@ -355,3 +355,28 @@ func TestAdminNumbers_ListsEveryNumberWithItsWorkflow(t *testing.T) {
 		}
 	})
 }
+
+// Temporal down: the buy is refused with 503 and its reservation freed (no
+// fee, nothing bought), so the number can be bought once it is back.
+func TestNumbers_BuyWithoutTemporalFreesTheNumber(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newAdmEnv(t, db)
+		ana := e.newUser(t, "ana@acme.test", models.AccountCompany, false)
+		if _, err := e.led.Post(context.Background(), ledger.Posting{AccountID: ana.AccountID, Kind: models.EntryBonus, AmountCents: 1000,
+			IdempotencyKey: "seed", Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		r := e.send(t, e.signIn(t, ana), http.MethodPost, "/company/numbers/buy", url.Values{"number": {"+14155550163"}}, nil)
+		if r.status != http.StatusServiceUnavailable {
+			t.Fatalf("buy without Temporal = %d %s", r.status, r.body)
+		}
+		var pn models.PhoneNumber
+		if err := db.Where("e164 = ?", "+14155550163").Take(&pn).Error; err != nil || pn.State != models.NumberFailed {
+			t.Fatalf("reservation %+v (%v), want failed", pn, err)
+		}
+		acct, _ := e.led.Account(context.Background(), ana.AccountID)
+		if acct.BalanceCents != 1000 {
+			t.Fatalf("balance %d", acct.BalanceCents)
+		}
+	})
+}
