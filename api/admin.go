@@ -20,7 +20,7 @@ import (
 // registerAdmin adds the operators' admin area and company admins' seat and
 // domain management.
 func (h *handlers) registerAdmin(r gin.IRouter) {
-	h.registerCompany(r)
+	company := h.registerCompany(r)
 
 	// Signed out or not an operator: the 404 page, so the area is not
 	// advertised. Every action is audited as admin:<id>.
@@ -36,6 +36,7 @@ func (h *handlers) registerAdmin(r gin.IRouter) {
 	g.POST("/subscribers/:id/invite", h.adminInvite)
 	g.GET("/audit", h.adminAuditPage)
 	h.registerAdminCalling(g)
+	h.registerNumbers(company, g)
 }
 
 // adminFlashes are the messages a redirect back into /admin may carry, by

@@ -323,6 +323,7 @@ func TestSeatCap_SetOnCompanyPageAndEnforcedByAuthorise(t *testing.T) {
 		ctx := context.Background()
 		ana := e.newUser(t, "ana@acme.test", models.AccountCompany, false)
 		dee := e.newSeat(t, ana.AccountID, "dee@acme.test")
+		assignActiveNumber(t, db, dee, "+14155550160")
 		if _, err := e.led.Post(ctx, ledger.Posting{AccountID: ana.AccountID, Kind: models.EntryTopUp, AmountCents: 10_000, IdempotencyKey: "t1", Actor: identity.UserActor(ana.ID)}); err != nil {
 			t.Fatal(err)
 		}
