@@ -178,10 +178,8 @@ func (s *SandboxNumbers) SearchNumbers(_ context.Context, country, areaCode stri
 	}
 	base := ex.GetNationalNumber() / 100 * 100
 	for i := uint64(0); i < 5; i++ {
-		n := *ex
 		nn := base + 10 + i
-		n.NationalNumber = &nn
-		add(&n)
+		add(&phonenumbers.PhoneNumber{CountryCode: ex.CountryCode, NationalNumber: &nn})
 	}
 	return out, nil
 }
