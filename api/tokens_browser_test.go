@@ -59,6 +59,9 @@ func TestBrowser_SettingsCreatesATokenShownOnceAndRevokesItAfterConfirming(t *te
 			return err
 		}),
 		chromedp.Navigate(s.URL+"/settings"),
+		// The Caller ID section above fills itself in first; clicking
+		// before it settles could land on a moving button.
+		chromedp.WaitReady(chromedp.CSS("[data-callerid][data-state]")),
 		chromedp.WaitVisible(chromedp.CSS("#token-name")),
 		chromedp.SendKeys(chromedp.CSS("#token-name"), "phone script"),
 		chromedp.SetValue(chromedp.CSS("#token-expiry"), "7"),
