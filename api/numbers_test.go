@@ -380,3 +380,22 @@ func TestNumbers_BuyWithoutTemporalFreesTheNumber(t *testing.T) {
 		}
 	})
 }
+
+// /settings tells company users which number their calls show, or why
+// they cannot call.
+func TestSettings_CompanyUsersSeeTheirCompanyNumber(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newAdmEnv(t, db)
+		ana := e.newUser(t, "ana@acme.test", models.AccountCompany, false)
+		dee := e.newSeat(t, ana.AccountID, "dee@acme.test")
+		assignActiveNumber(t, db, dee, "+14155550164")
+		page := html.UnescapeString(e.send(t, e.signIn(t, dee), http.MethodGet, "/settings", nil, nil).body)
+		if !strings.Contains(page, "+14155550164</strong>") || !strings.Contains(page, "(your company's number)") {
+			t.Fatalf("a seat's settings: %s", page)
+		}
+		page = html.UnescapeString(e.send(t, e.signIn(t, ana), http.MethodGet, "/settings", nil, nil).body)
+		if !strings.Contains(page, "data-callerid-problem") || !strings.Contains(page, "buy one on /company/numbers") {
+			t.Fatalf("the admin's settings without a number: %s", page)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/auth"
 	"github.com/mobayilo/mobayilo/internal/callerid"
 	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/numbers"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
@@ -57,6 +59,9 @@ type settingsCallerID struct {
 	Verified bool
 	// Company: seats call with company numbers, never their own.
 	Company bool
+	// Problem says why a company user cannot call (no number, or a
+	// suspended one).
+	Problem string
 	// Available and Minimum are the balance and the gate ($5), shown
 	// before the request so a refusal is no surprise.
 	Available, Minimum string
@@ -113,7 +118,19 @@ func (h *handlers) renderSettings(c *gin.Context, status int, flash string, v se
 	}
 	v.CallerID = settingsCallerID{Shows: verified, Verified: verified != "", Company: p.Account.Kind == models.AccountCompany,
 		Available: money.Format(p.Account.AvailableCents()), Minimum: money.Format(callerid.MinBalanceCents), Sandbox: h.d.Config.Sandbox}
-	if verified == "" {
+	switch {
+	case v.CallerID.Company:
+		// Company users call with their assigned company number, or not
+		// at all: say which, or what to do.
+		v.CallerID.Shows, err = h.d.Numbers.CallerIDFor(c.Request.Context(), p.User.ID)
+		if errors.Is(err, numbers.ErrNoCompanyNumber) || errors.Is(err, numbers.ErrSuspended) {
+			v.CallerID.Problem, err = err.Error(), nil
+		}
+		if err != nil {
+			h.settingsFailed(c, err)
+			return
+		}
+	case verified == "":
 		v.CallerID.Shows = h.d.Config.EffectiveDefaultCallerID()
 	}
 	now := time.Now()
