@@ -84,6 +84,8 @@ type companySeat struct {
 	Cap        string // "" when none
 	CapInput   string // the cap as the form shows it
 	SpentToday string
+	// Number is the company number the user calls with ("" for none).
+	Number string
 }
 
 func (h *handlers) companyPage(c *gin.Context) {
@@ -102,10 +104,22 @@ func (h *handlers) renderCompany(c *gin.Context, status int, flash, formDomain s
 		name := identity.DisplayDomain(d.Domain)
 		v.Domains = append(v.Domains, companyDomain{ID: d.ID, Name: name, ASCII: d.Domain, IsASCII: name == d.Domain})
 	}
+	nums, err := h.d.Numbers.List(c.Request.Context(), co.Account.ID)
+	if err != nil {
+		h.pageFailed(c, err)
+		return
+	}
+	e164 := make(map[int64]string, len(nums))
+	for _, n := range nums {
+		e164[n.ID] = n.E164
+	}
 	for _, s := range co.Seats {
 		seat := companySeat{ID: s.User.ID, Email: s.User.Email, Owner: s.User.Role == models.RoleOwner,
 			Self: s.User.ID == p.User.ID, Active: s.User.Status == models.StatusActive, LastSignIn: lastSignIn(s.User.LastSignInAt),
 			Entries: s.Entries, Spent: money.Format(s.SpentCents), CanCap: s.User.Role == models.RoleSeat}
+		if s.User.PhoneNumberID != nil {
+			seat.Number = e164[*s.User.PhoneNumberID]
+		}
 		if s.User.DailySpendCapCents != nil {
 			seat.Cap, seat.CapInput = money.Format(*s.User.DailySpendCapCents), money.FormatInput(*s.User.DailySpendCapCents)
 		}

@@ -190,10 +190,18 @@ func TestNumbers_BuyAssignSuspendAndHealByTopUp(t *testing.T) {
 		t.Fatalf("inbound to an active number = %d %s", code, twiml)
 	}
 
+	_, _, before := s.do(http.MethodGet, "/company", nil, nil, admin.cookie)
+	if !strings.Contains(string(before), "no number: cannot call") {
+		t.Fatal("/company does not say the seats cannot call yet")
+	}
 	for _, seat := range seats {
 		if code, loc, body := admin.form(fmt.Sprintf("/company/seats/%d/number", seat.user.ID), url.Values{"number_id": {fmt.Sprint(pn.ID)}}); code != http.StatusSeeOther || loc != "/company/numbers?done=assigned" {
 			t.Fatalf("assign = %d %q %s", code, loc, body)
 		}
+	}
+	_, _, after := s.do(http.MethodGet, "/company", nil, nil, admin.cookie)
+	if got := strings.Count(html.UnescapeString(string(after)), "<dd data-seat-number>"+e164+"</dd>"); got != 2 {
+		t.Fatalf("/company shows the number on %d seats, want 2", got)
 	}
 	// Both seats call with it: the sandbox's busy number costs nothing.
 	for _, seat := range seats {
