@@ -70,6 +70,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "code_rejected"
 	case errors.Is(err, callerid.ErrNothingPending):
 		return http.StatusConflict, "nothing_pending"
+	case errors.Is(err, calls.ErrCallerIDRequired):
+		return http.StatusConflict, wire.CodeCallerIDRequired
 	case errors.Is(err, calls.ErrDestinationBlocked):
 		return http.StatusForbidden, "destination_blocked"
 	case errors.Is(err, calls.ErrSeatCapReached):
