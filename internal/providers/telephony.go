@@ -12,8 +12,8 @@ import (
 
 	"github.com/twilio/twilio-go"
 	twclient "github.com/twilio/twilio-go/client"
-	api "github.com/twilio/twilio-go/rest/api/v2010"
 	"github.com/twilio/twilio-go/client/jwt"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/mobayilo/mobayilo/internal/config"
 )
