@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	"github.com/mobayilo/mobayilo/internal/ledger"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/testenv"
 	"github.com/mobayilo/mobayilo/internal/wire"
@@ -199,5 +201,42 @@ func TestBridgeCall_HangUpEndsBothLegsAndBillsThem(t *testing.T) {
 	other := s.bridgeCaller("bridge-other@example.com", 1000, "")
 	if code, _ := other.req(http.MethodGet, "/api/cli/calls/"+bc.CallID, nil); code != http.StatusNotFound {
 		t.Fatalf("another account's GET = %d, want 404", code)
+	}
+}
+
+// `moby call` against the real API: refused with exit code 3 without a
+// verified caller ID; with one, a national number is read in the caller
+// ID's country (and moby says so), the call runs to its end, and moby
+// prints each leg's cost, the exact total and the new balance.
+func TestMoby_CallPrintsTheBillOrExitsThreeWithoutCallerID(t *testing.T) {
+	s := newCreditsServer(t, testenv.SQLite(t))
+	none := s.bridgeCaller("moby-call-none@example.com", 1000, "")
+	_, errOut, code := runMoby(t, s.URL, none.token, "call", "+1 415 555 0106")
+	if code != cmdutil.ExitPrecondition || !strings.Contains(errOut, "moby caller-id request") {
+		t.Fatalf("moby call without a caller ID = %d %q; want exit 3 saying how to verify", code, errOut)
+	}
+
+	b := s.bridgeCaller("moby-call@example.com", 1000, providers.SandboxNumberTalks)
+	out, errOut, code := runMoby(t, s.URL, b.token, "call", "415", "555-0106")
+	if code != 0 {
+		t.Fatalf("moby call = %d %q %q", code, out, errOut)
+	}
+	var legs []models.Call
+	s.db.Where("account_id = ?", b.user.AccountID).Find(&legs)
+	var total int64
+	for _, l := range legs {
+		if l.CostCents == nil {
+			t.Fatalf("leg %s unbilled after moby call returned", l.ID)
+		}
+		total += *l.CostCents
+	}
+	if len(legs) != 2 || total == 0 {
+		t.Fatalf("%d legs costing %d", len(legs), total)
+	}
+	if !strings.Contains(errOut, "Read 415 555-0106 as +14155550106 (US, the country of your caller ID)") {
+		t.Fatalf("stderr %q; want how the number was read", errOut)
+	}
+	if !strings.Contains(out, "Total: "+money.Format(total)+"\n") || !strings.Contains(out, "Balance: "+money.Format(1000-total)+"\n") {
+		t.Fatalf("stdout %q; want total %s and balance %s", out, money.Format(total), money.Format(1000-total))
 	}
 }
