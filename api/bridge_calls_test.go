@@ -160,6 +160,8 @@ func TestBridgeCall_SandboxRingsTheOwnerThenTheDestinationAndBillsBothLegs(t *te
 	if ds, err := s.ledger.Verify(context.Background()); err != nil || len(ds) != 0 {
 		t.Fatalf("ledger verify: %v %v", ds, err)
 	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.CallWorkflowID(done.Owner.CallID), ""), "call-bridge-owner-leg")
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.CallWorkflowID(bc.CallID), ""), "call-bridge-destination-leg")
 }
 
 // The owner's phone is busy: the owner leg costs nothing and the
@@ -175,6 +177,7 @@ func TestBridgeCall_OwnerNotAnsweringReleasesTheDestinationFree(t *testing.T) {
 	if acct, _ := s.ledger.Account(context.Background(), b.user.AccountID); acct.HeldCents != 0 {
 		t.Fatalf("%d still held", acct.HeldCents)
 	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.CallWorkflowID(done.Owner.CallID), ""), "call-bridge-owner-busy")
 }
 
 // Hang up (Ctrl-C) while both talk: the owner leg hangs its Twilio call up,
@@ -197,6 +200,7 @@ func TestBridgeCall_HangUpEndsBothLegsAndBillsThem(t *testing.T) {
 		*done.BalanceCents != 1000-pa-pb {
 		t.Fatalf("bill %+v", done)
 	}
+	testenv.RecordHistory(t, testenv.WorkflowHistory(t, s.temporal, workflows.CallWorkflowID(done.Owner.CallID), ""), "call-bridge-owner-hung-up")
 	// Another account's id is unknown here.
 	other := s.bridgeCaller("bridge-other@example.com", 1000, "")
 	if code, _ := other.req(http.MethodGet, "/api/cli/calls/"+bc.CallID, nil); code != http.StatusNotFound {
