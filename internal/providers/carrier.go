@@ -21,7 +21,10 @@ import (
 // webhook what to do (signed with X-Twilio-Signature), dials the <Number>
 // the TwiML names, and sends the status callbacks and the <Dial action> to
 // the URLs the TwiML gave, signed too. Its record of each call answers
-// FetchCall, as Twilio's REST API would for reconciliation. The record is
+// FetchCall, as Twilio's REST API would for reconciliation. It also plays
+// the REST Calls create and update of a bridge call (CreateCall, EndCall):
+// it rings the owner's phone, asks our bridge webhook once it answers, and
+// dials the destination that answer names. The record is
 // this process's: a sandbox deployment with separate api and worker
 // processes cannot reconcile through it.
 
