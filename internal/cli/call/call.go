@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -110,6 +111,9 @@ func callRun(ctx context.Context, opts *CallOptions) error {
 	if opts.Exporter != nil {
 		return opts.Exporter.Write(opts.IO, bc)
 	}
+	if bc.Owner.Status != "completed" {
+		fmt.Fprintf(opts.IO.ErrOut, "Your phone did not answer (%s), so %s was not called.\n", bc.Owner.Status, bc.To)
+	}
 	printBill(opts.IO, bc)
 	return nil
 }
@@ -174,6 +178,7 @@ type liveStatus struct {
 	last    string // the message last shown
 	spinner func() // stops the running spinner; nil when none runs
 	timer   bool   // a timer line is on screen
+	talking time.Time
 }
 
 func newLiveStatus(ios *iostreams.IOStreams) *liveStatus { return &liveStatus{io: ios} }
@@ -196,11 +201,12 @@ func (l *liveStatus) show(bc wire.BridgeCall) {
 			l.spinner()
 			l.spinner = nil
 		}
-		talked := time.Duration(0)
-		if at := bc.Destination.AnsweredAt; at != nil {
-			talked = time.Since(*at)
+		// Timed on this machine's clock from when moby saw the answer: the
+		// server's answered_at may be skewed against it.
+		if l.talking.IsZero() {
+			l.talking = time.Now()
 		}
-		fmt.Fprintf(l.io.ErrOut, "\r\x1b[K%s  %s", msg, clock(talked))
+		fmt.Fprintf(l.io.ErrOut, "\r\x1b[K%s  %s", msg, clock(time.Since(l.talking)))
 		l.last, l.timer = msg, true
 		return
 	}
@@ -231,12 +237,14 @@ func clock(d time.Duration) string {
 
 // printBill writes each leg's cost, the total and the new balance.
 func printBill(ios *iostreams.IOStreams, bc wire.BridgeCall) {
+	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 	leg := func(name string, l wire.BridgeLeg) {
-		fmt.Fprintf(ios.Out, "%-22s %s, %s: %d min × %s = %s\n", name, l.Status, seconds(l.DurationSeconds), deref(l.BilledMinutes),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d min × %s\t%s\n", name, l.To, l.Status, seconds(l.DurationSeconds), deref(l.BilledMinutes),
 			l.PricePerMinute, money.Format(deref(l.CostCents)))
 	}
-	leg("Your phone "+bc.Owner.To, bc.Owner)
-	leg(bc.To, bc.Destination)
+	leg("Your phone", bc.Owner)
+	leg("Called", bc.Destination)
+	_ = tw.Flush()
 	fmt.Fprintf(ios.Out, "Total: %s\n", money.Format(deref(bc.TotalCostCents)))
 	if bc.BalanceCents != nil {
 		fmt.Fprintf(ios.Out, "Balance: %s\n", money.Format(*bc.BalanceCents))

@@ -118,7 +118,13 @@ func TestCallRun_ShowsEachStateThenTheBill(t *testing.T) {
 		t.Fatalf("stderr %q\nwant   %q", stderr.String(), want)
 	}
 	out := stdout.String()
-	for _, line := range []string{"completed, 70 s: 2 min × $0.03 = $0.06", "completed, 61 s: 2 min × $0.02 = $0.04", "Total: $0.10\n", "Balance: $9.90\n"} {
+	want = "Your phone  +447400123456  completed  70 s  2 min × $0.03  $0.06\n" +
+		"Called      +442079460123  completed  61 s  2 min × $0.02  $0.04\n" +
+		"Total: $0.10\nBalance: $9.90\n"
+	if out != want {
+		t.Fatalf("stdout %q\nwant   %q", out, want)
+	}
+	for _, line := range []string{"Total: $0.10\n", "Balance: $9.90\n"} {
 		if !strings.Contains(out, line) {
 			t.Fatalf("stdout %q lacks %q", out, line)
 		}
