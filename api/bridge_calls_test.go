@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +243,21 @@ func TestMoby_CallPrintsTheBillOrExitsThreeWithoutCallerID(t *testing.T) {
 	}
 	if !strings.Contains(out, "Total: "+money.Format(total)+"\n") || !strings.Contains(out, "Balance: "+money.Format(1000-total)+"\n") {
 		t.Fatalf("stdout %q; want total %s and balance %s", out, money.Format(total), money.Format(1000-total))
+	}
+}
+
+// The bridge webhook is signed like every Twilio webhook: a bad signature
+// is refused with 403 and nothing is claimed.
+func TestBridgeWebhook_RefusesABadSignature(t *testing.T) {
+	s := newServer(t, testenv.SQLite(t), map[string]string{"TWILIO_AUTH_TOKEN": "twilio_secret"})
+	form := url.Values{"CallSid": {"CA0123"}, "CallStatus": {"in-progress"}}
+	path := "/api/webhooks/twilio/bridge?bridge=call_x"
+	bad := providers.SignTwilio("other", s.cfg.PublicBaseURL+path, form)
+	before := countRows(t, s.db)
+	if code := postRaw(t, s.URL+path, "application/x-www-form-urlencoded", form.Encode(), map[string]string{"X-Twilio-Signature": bad}); code != http.StatusForbidden {
+		t.Fatalf("bad signature = %d, want 403", code)
+	}
+	if after := countRows(t, s.db); after != before {
+		t.Fatalf("%d rows written on a refused webhook", after-before)
 	}
 }
