@@ -115,6 +115,9 @@ type CallStatusEvent struct {
 	DurationSeconds int64
 	// Source names where it came from, for the state's record.
 	Source string
+	// UnlessDialed: the status applies only to a call not dialed yet (a
+	// bridge's owner leg ending before its destination leg was dialed).
+	UnlessDialed bool `json:",omitempty"`
 }
 
 // CallState is what the `state` query returns.
@@ -284,7 +287,7 @@ func (c *call) await(ctx workflow.Context, d time.Duration, done func() bool) bo
 func (c *call) advance(ev CallStatusEvent) {
 	c.st.Events++
 	c.st.LastEvent = ev.State + " (" + ev.Source + ")"
-	if callRank(ev.State) <= callRank(c.st.State) {
+	if callRank(ev.State) <= callRank(c.st.State) || ev.UnlessDialed && callRank(c.st.State) >= 1 {
 		if callRank(ev.State) == 4 && c.st.State == ev.State && c.duration < 0 && ev.DurationSeconds >= 0 {
 			c.duration = ev.DurationSeconds // the same final status, now with its duration
 		}

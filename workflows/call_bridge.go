@@ -14,8 +14,8 @@ import (
 // itself (PlaceBridgeCall), follows it as any call, and hangs it up when
 // asked (SignalCallHangup → EndCall). The destination leg is a plain call
 // that the bridge webhook claims once the owner answers. An owner leg that
-// ends unanswered tells the destination leg, which releases its hold
-// without billing anything.
+// ends before the destination leg was dialed (unanswered, or hung up first)
+// tells the destination leg, which releases its hold without billing.
 
 // The legs of a bridge call (CallInput.Leg).
 const (
@@ -77,15 +77,16 @@ func (c *call) hangUpIfAsked(ctx workflow.Context) {
 	}
 }
 
-// releaseDestination tells the destination leg that the owner never
-// talked, so it is canceled and its hold released. An owner leg that was
-// answered leaves the destination leg to its own callbacks: Twilio ends it
-// with the owner's call.
+// releaseDestination tells the destination leg that the owner's call is
+// over: a destination leg not dialed by then never will be, so it is
+// canceled and its hold released at once (not at its dial window's end).
+// One already dialed ignores it and follows its own callbacks: Twilio ends
+// it with the owner's call.
 func (c *call) releaseDestination(ctx workflow.Context) {
-	if c.st.State == CallCompleted || c.in.BridgeID == "" {
+	if c.in.BridgeID == "" {
 		return
 	}
-	ev := CallStatusEvent{State: CallCanceled, DurationSeconds: 0, Source: "owner leg " + c.st.State}
+	ev := CallStatusEvent{State: CallCanceled, DurationSeconds: 0, Source: "owner leg " + c.st.State, UnlessDialed: true}
 	if err := workflow.SignalExternalWorkflow(ctx, CallWorkflowID(c.in.BridgeID), "", SignalCallStatus, ev).Get(ctx, nil); err != nil {
 		// The destination leg ended already (it expired): nothing is held.
 		c.st.LastError = "release the destination leg: " + errorMessage(err)

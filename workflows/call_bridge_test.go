@@ -69,8 +69,10 @@ func TestCall_OwnerLegIsPlacedAfterItsHoldAndBilledAtItsRate(t *testing.T) {
 	if len(r.settles) != 1 || r.settles[0].Status != workflows.CallCompleted || res.BilledMinutes != 2 || res.CostCents != 2*callPrice {
 		t.Fatalf("settlements %+v, result %+v; want 92 s billed as 2 minutes", r.settles, res)
 	}
-	if len(r.released) != 0 || len(r.ended) != 0 {
-		t.Fatalf("released %v, ended %v; an answered owner leg touches neither", r.released, r.ended)
+	// The destination leg is told only "unless dialed": the bridge webhook
+	// dialed it when the owner answered, so it follows its own callbacks.
+	if len(r.released) != 1 || !r.released[0].UnlessDialed || len(r.ended) != 0 {
+		t.Fatalf("released %v, ended %v; want one unless-dialed release and no hang-up", r.released, r.ended)
 	}
 }
 
@@ -137,11 +139,23 @@ func TestCall_DestinationLegDialedAfterTheOwnerAnswersOrReleased(t *testing.T) {
 		t.Fatalf("dialed destination leg: %+v, want 61 s billed as 2 minutes", res)
 	}
 
+	release := workflows.CallStatusEvent{State: workflows.CallCanceled, DurationSeconds: 0, Source: "owner leg no-answer", UnlessDialed: true}
 	r = newCallRun(t)
 	r.adjust = dest
-	r.at(60*time.Second, st(workflows.CallCanceled, 0))
+	r.at(60*time.Second, release)
 	res := r.run()
 	if res.State != workflows.CallCanceled || res.CostCents != 0 || len(r.settles) != 1 || r.settleAt != 60*time.Second {
 		t.Fatalf("released destination leg: %+v settled %+v at %s; want canceled at once, free", res, r.settles, r.settleAt)
+	}
+
+	// Dialed already: the owner leg's release changes nothing; the leg is
+	// billed from its own callbacks.
+	r = newCallRun(t)
+	r.adjust = dest
+	r.at(10*time.Second, dialing, inProgress)
+	r.at(40*time.Second, release)
+	r.at(41*time.Second, st(workflows.CallCompleted, 30))
+	if res := r.run(); res.State != workflows.CallCompleted || res.BilledMinutes != 1 {
+		t.Fatalf("dialed destination leg released: %+v, want its 30 s billed", res)
 	}
 }
