@@ -11,6 +11,7 @@ import (
 
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/providers"
 )
 
 // Ledger is what activities need of the ledger service.
@@ -48,11 +49,18 @@ type Activities struct {
 	Telephony  Telephony
 	DebitHook  DebitHook
 	BridgeURLs BridgeURLs
+	// CreditHook runs after top-up and auto top-up credits (ledger.go).
+	CreditHook CreditHook
 	// CallerIDs, CallerIDVerifier and CallerIDCallbacks run the
 	// CallerIDVerification workflow (caller_id.go, twilio.go).
 	CallerIDs         CallerIDs
 	CallerIDVerifier  CallerIDVerifier
 	CallerIDCallbacks CallerIDCallbacks
+	// Numbers, NumberShop and NumberCallbacks run the MonthlyNumberFee
+	// workflow (numbers.go).
+	Numbers         Numbers
+	NumberShop      providers.NumberProvider
+	NumberCallbacks NumberCallbacks
 	// Clock is the activities' time (the daily cap's day); nil is the
 	// system clock.
 	Clock func() time.Time

@@ -111,6 +111,9 @@ func (a *Activities) CreditTopUp(ctx context.Context, in CreditTopUpInput) (Cred
 			return CreditTopUpResult{}, fmt.Errorf("save card of top-up %s: %w", t.ID, err)
 		}
 	}
+	if err := a.afterCredit(ctx, t.AccountID, res.Entry.ID, t.AmountCents); err != nil {
+		return CreditTopUpResult{}, err
+	}
 	return CreditTopUpResult{LedgerEntryID: res.Entry.ID, BalanceAfterCents: res.BalanceAfter(), Replayed: res.Replayed,
 		CardBrand: card.Brand, CardLast4: card.Last4}, nil
 }
@@ -132,6 +135,9 @@ func (a *Activities) CreditAutoTopUp(ctx context.Context, in CreditAutoTopUpInpu
 		return 0, err
 	}
 	if err := a.AutoTopUps.FinishAttempt(ctx, in.AttemptID, models.AttemptSucceeded, "", "", in.PaymentIntentID); err != nil {
+		return 0, err
+	}
+	if err := a.afterCredit(ctx, in.AccountID, 0, in.AmountCents); err != nil {
 		return 0, err
 	}
 	return balance, nil
@@ -262,6 +268,22 @@ type Calls interface {
 // DebitHook is the ledger threshold hook every debit calls (auto top-up).
 type DebitHook interface {
 	AfterDebit(ctx context.Context, res ledger.Result) (bool, error)
+}
+
+// CreditHook runs after every top-up and auto top-up credit: it wakes the
+// account's suspended numbers, whose fees the new money pays.
+type CreditHook interface {
+	AfterCredit(ctx context.Context, accountID, entryID, amountCents int64) error
+}
+
+// afterCredit runs the credit hook. It runs on replays too: a retry after
+// a crash between the credit and the hook still wakes the numbers (a
+// spare signal costs a suspended number one fee check, nothing more).
+func (a *Activities) afterCredit(ctx context.Context, accountID, entryID, amountCents int64) error {
+	if a.CreditHook == nil {
+		return nil
+	}
+	return a.CreditHook.AfterCredit(ctx, accountID, entryID, amountCents)
 }
 
 // OpenCallInput is a planned call, as the Call workflow's input has it.

@@ -20,7 +20,7 @@ import (
 // registerAdmin adds the operators' admin area and company admins' seat and
 // domain management.
 func (h *handlers) registerAdmin(r gin.IRouter) {
-	h.registerCompany(r)
+	company := h.registerCompany(r)
 
 	// Signed out or not an operator: the 404 page, so the area is not
 	// advertised. Every action is audited as admin:<id>.
@@ -31,10 +31,12 @@ func (h *handlers) registerAdmin(r gin.IRouter) {
 	g.POST("/accounts/:id/disable", h.adminAccountStatus(models.StatusDisabled))
 	g.POST("/accounts/:id/enable", h.adminAccountStatus(models.StatusActive))
 	g.POST("/accounts/:id/adjust", h.adminAdjust)
+	g.POST("/accounts/:id/caller-id/remove", h.adminRemoveCallerID)
 	g.GET("/subscribers", h.adminSubscribersPage)
 	g.POST("/subscribers/:id/invite", h.adminInvite)
 	g.GET("/audit", h.adminAuditPage)
 	h.registerAdminCalling(g)
+	h.registerNumbers(company, g)
 }
 
 // adminFlashes are the messages a redirect back into /admin may carry, by
@@ -48,6 +50,7 @@ var adminFlashes = map[string]string{
 	"adjusted":           "Adjustment posted to the ledger and audited.",
 	"adjust-replayed":    "That adjustment was already posted; nothing changed. Give it a reference to post a second, separate one.",
 	"subscriber-already": "That subscriber was already invited.",
+	"caller-id-removed":  "Caller ID removed and audited. The account's calls show the default caller ID again.",
 }
 
 // ---- Users and accounts ----
@@ -78,6 +81,9 @@ type adminUserRow struct {
 	Balance       string
 	Held          string
 	HasHeld       bool
+	// CallerID is the account's verified caller ID, "" when its calls use
+	// DEFAULT_CALLER_ID (or, for company seats, company numbers).
+	CallerID string
 }
 
 func (h *handlers) adminUsersPage(c *gin.Context) {
@@ -99,8 +105,17 @@ func (h *handlers) renderAdminUsers(c *gin.Context, status int, flash string) {
 	if res.HasNext {
 		v.NextPage = res.Page + 1
 	}
+	accounts := make([]int64, 0, len(res.Rows))
 	for _, r := range res.Rows {
-		v.Rows = append(v.Rows, adminUserRow{
+		accounts = append(accounts, r.Account.ID)
+	}
+	callerIDs, err := h.d.CallerIDs.VerifiedByAccount(c.Request.Context(), accounts)
+	if err != nil {
+		h.pageFailed(c, err)
+		return
+	}
+	for _, r := range res.Rows {
+		v.Rows = append(v.Rows, adminUserRow{CallerID: callerIDs[r.Account.ID],
 			ID: r.User.ID, Email: r.User.Email, Role: string(r.User.Role), IsAdmin: r.User.IsAdmin,
 			Active: r.User.Status == models.StatusActive, Self: r.User.ID == p.User.ID, LastSignIn: lastSignIn(r.User.LastSignInAt),
 			AccountID: r.Account.ID, AccountName: r.Account.Name, AccountKind: string(r.Account.Kind),
@@ -150,6 +165,22 @@ func statusWord(st models.Status) string {
 
 // backToUsers redirects to the list the form was posted from: the same
 // search and page, which travel as form fields, never as a URL.
+// adminRemoveCallerID removes an account's caller IDs for the helpdesk (a
+// number the user no longer holds), as the owner's Remove does; audited
+// as admin:<id>.
+func (h *handlers) adminRemoveCallerID(c *gin.Context) {
+	p, _ := principal(c)
+	id, ok := h.pathID(c)
+	if !ok {
+		return
+	}
+	if _, err := h.removeCallerIDs(c.Request.Context(), identity.OperatorActor(p.User).Name, id, ""); err != nil {
+		h.adminFailed(c, err)
+		return
+	}
+	h.backToUsers(c, "caller-id-removed")
+}
+
 func (h *handlers) backToUsers(c *gin.Context, done string) {
 	q := url.Values{"done": {done}}
 	if s := strings.TrimSpace(c.PostForm("q")); s != "" {

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/mobayilo/mobayilo/api"
+	"github.com/mobayilo/mobayilo/internal/callerid"
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/testenv"
@@ -32,7 +33,8 @@ func TestAdmin_IsA404ForEveryoneButOperators(t *testing.T) {
 				t.Errorf("%s: GET %s = %d; want the 404 page", name, path, r.status)
 			}
 		}
-		for _, path := range []string{fmt.Sprintf("/admin/users/%d/disable", boss.ID), fmt.Sprintf("/admin/accounts/%d/disable", boss.AccountID), "/admin/subscribers/1/invite"} {
+		for _, path := range []string{fmt.Sprintf("/admin/users/%d/disable", boss.ID), fmt.Sprintf("/admin/accounts/%d/disable", boss.AccountID), "/admin/subscribers/1/invite",
+			fmt.Sprintf("/admin/accounts/%d/caller-id/remove", boss.AccountID)} {
 			if r := e.send(t, c, "POST", path, nil, nil); r.status != 404 {
 				t.Errorf("%s: POST %s = %d; want 404", name, path, r.status)
 			}
@@ -72,6 +74,65 @@ func TestAdminUsers_ListsBalancesSearchesByEmailAndPages(t *testing.T) {
 	}
 	if r := e.send(t, c, "GET", "/admin?q=%25&page=abc", nil, nil); r.status != 200 || strings.Count(r.body, `data-user="`) != 0 {
 		t.Fatalf("a %% search must match only a literal %%: %d", strings.Count(r.body, `data-user="`))
+	}
+}
+
+// Each user's row shows the caller ID their account's calls use: the
+// verified one (not one under way or removed), or none; the helpdesk can
+// remove it there.
+func TestAdminUsers_ShowEachUsersVerifiedCallerID(t *testing.T) {
+	e := newAdmEnv(t, testenv.SQLite(t))
+	op := e.newUser(t, "op@mobayilo.test", models.AccountIndividual, true)
+	ana := e.newUser(t, "ana@example.test", models.AccountIndividual, false)
+	bob := e.newUser(t, "bob@example.test", models.AccountIndividual, false)
+	cids := callerid.New(e.db, e.led)
+	at := time.Now().UTC()
+	for _, p := range []callerid.Progress{
+		{AccountID: ana.AccountID, UserID: ana.ID, E164: "+447400123462", State: callerid.StateVerified, VerifiedAt: &at},
+		{AccountID: bob.AccountID, UserID: bob.ID, E164: "+447400123463", State: callerid.StateAwaitingCode},
+	} {
+		if err := cids.Record(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opc := e.signIn(t, op)
+	page := e.send(t, opc, "GET", "/admin", nil, nil)
+	row := func(email string) string {
+		i := strings.Index(page.body, `data-user="`+email+`"`)
+		if i < 0 {
+			t.Fatalf("no row for %s", email)
+		}
+		rest := page.body[i:]
+		if j := strings.Index(rest, "</li>"); j > 0 {
+			rest = rest[:j]
+		}
+		return rest
+	}
+	if r := row("ana@example.test"); !strings.Contains(r, "447400123462 <span class=\"hint\">verified") {
+		t.Errorf("ana's row does not show her verified caller ID:\n%s", r)
+	}
+	if r := row("bob@example.test"); strings.Contains(r, "447400123463") || !strings.Contains(r, "none (default)") || strings.Contains(r, "data-remove-caller-id") {
+		t.Errorf("bob's row shows a caller ID still being verified:\n%s", r)
+	}
+
+	// The helpdesk removes ana's: audited as the operator, and her calls
+	// use the default again.
+	if r := e.send(t, opc, "POST", fmt.Sprintf("/admin/accounts/%d/caller-id/remove", ana.AccountID), url.Values{}, nil); r.status >= 400 {
+		t.Fatalf("remove = %d", r.status)
+	}
+	page = e.send(t, opc, "GET", "/admin", nil, nil)
+	if r := row("ana@example.test"); !strings.Contains(r, "none (default)") {
+		t.Errorf("after the removal ana's row is:\n%s", r)
+	}
+	if v, _ := cids.Verified(context.Background(), ana.AccountID); v != "" {
+		t.Errorf("ana still calls with %q", v)
+	}
+	var a models.AuditLog
+	if err := e.db.Where("action = ?", "caller_id.remove").Take(&a).Error; err != nil || a.Actor != fmt.Sprintf("admin:%d", op.ID) {
+		t.Errorf("audit %+v, %v; want the operator's removal", a, err)
+	}
+	if r := e.send(t, opc, "POST", fmt.Sprintf("/admin/accounts/%d/caller-id/remove", ana.AccountID), url.Values{}, nil); r.status != http.StatusNotFound {
+		t.Errorf("removing again = %d, want 404", r.status)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mobayilo/mobayilo/internal/callerid"
+	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/wire"
 	"github.com/mobayilo/mobayilo/models"
@@ -19,7 +20,7 @@ import (
 	"github.com/mobayilo/mobayilo/workflows"
 )
 
-// Caller-ID verification: start, confirm (the SMS code) and status, for the
+// Caller-ID verification: start, confirm (the SMS code), status and remove, for the
 // web (/api/caller-id, session) and the CLI (/api/cli/caller-id, bearer);
 // Twilio's validation result reaches /api/webhooks/twilio/caller-id. Each
 // handler only starts, updates, signals or queries the number's
@@ -32,6 +33,7 @@ func (h *handlers) registerCallerIDRoutes(g gin.IRouter) {
 	g.POST("/caller-id", h.limit("caller-id-requests", 5, time.Hour, byUser), h.startCallerID)
 	g.POST("/caller-id/confirm", h.limit("caller-id-codes", 20, time.Hour, byUser), h.confirmCallerID)
 	g.GET("/caller-id", h.callerIDStatus)
+	g.DELETE("/caller-id", h.removeCallerID)
 }
 
 func (h *handlers) startCallerID(c *gin.Context) {
@@ -133,6 +135,9 @@ func (h *handlers) callerIDStatus(c *gin.Context) {
 	}
 	out := wire.CallerIDStatus{CallerIDs: []wire.CallerID{}}
 	for _, r := range rows {
+		if r.State == callerid.StateRemoved {
+			continue
+		}
 		v := callerIDRowView(r)
 		if !workflows.CallerIDFinal(r.State) {
 			// The live state carries the keypad code, which is never stored.
@@ -162,6 +167,76 @@ var callerIDMessages = map[string]string{
 	workflows.CallerIDTooManyAttempts:  "Too many wrong codes: request a new one.",
 	workflows.CallerIDCallExpired:      "The validation call was not completed in time: request again.",
 	workflows.CallerIDValidationFailed: "The validation call failed (a wrong keypad code, or no answer): request again.",
+	workflows.CallerIDRemoved:          "Removed: your calls no longer show this number.",
+}
+
+// removeCallerID takes the account's caller IDs out of use: every one that
+// is not removed yet, or only ?number= (read with ?country=), each marked
+// removed and audited; calls go out with DEFAULT_CALLER_ID again.
+func (h *handlers) removeCallerID(c *gin.Context) {
+	p, _ := principal(c)
+	ctx := c.Request.Context()
+	number, country := strings.TrimSpace(c.Query("number")), strings.TrimSpace(c.Query("country"))
+	if len(number) > 64 || len(country) > 3 {
+		abortWithError(c, badRequest("too_long", "number or country is too long"))
+		return
+	}
+	want := ""
+	if number != "" {
+		n, err := rates.Normalize(number, country)
+		if err != nil {
+			abortWithError(c, err)
+			return
+		}
+		want = n.E164
+	}
+	removed, err := h.removeCallerIDs(ctx, identity.UserActor(p.User.ID), p.Account.ID, want)
+	if err != nil {
+		abortWithError(c, err)
+		return
+	}
+	out := wire.CallerIDRemoval{Removed: removed}
+	v, err := h.d.CallerIDs.Verified(ctx, p.Account.ID)
+	if err != nil {
+		abortWithError(c, err)
+		return
+	}
+	out.CallerID, out.Verified = v, v != ""
+	if v == "" {
+		out.CallerID = h.d.Config.EffectiveDefaultCallerID()
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// removeCallerIDs removes the account's live caller IDs (only e164 when
+// it is not ""), for the owner or an operator (actor). A verification
+// under way is ended first, so its workflow no longer writes the row; one
+// that had already closed answers ErrNotRunning and the row is ours.
+// Errors: callerid.ErrNothingToRemove, workflows.ErrUnavailable.
+func (h *handlers) removeCallerIDs(ctx context.Context, actor string, accountID int64, e164 string) ([]string, error) {
+	live, err := h.d.CallerIDs.Live(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	removed := []string{}
+	for _, r := range live {
+		if e164 != "" && r.E164 != e164 {
+			continue
+		}
+		if !workflows.CallerIDFinal(r.State) {
+			if _, err := h.wf.RemoveCallerIDVerification(ctx, accountID, r.E164); err != nil && !errors.Is(err, workflows.ErrNotRunning) {
+				return nil, err
+			}
+		}
+		removed = append(removed, r.E164)
+	}
+	if len(removed) == 0 {
+		return nil, callerid.ErrNothingToRemove
+	}
+	if err := h.d.CallerIDs.Remove(ctx, actor, accountID, removed); err != nil {
+		return nil, err
+	}
+	return removed, nil
 }
 
 func callerIDView(st workflows.CallerIDState) wire.CallerID {

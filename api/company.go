@@ -18,7 +18,7 @@ import (
 // registerCompany adds the company admin's page: the domain allowlist and
 // the seats with their usage. Only the owner of a company account gets in;
 // anyone else signed in sees the 404 page.
-func (h *handlers) registerCompany(r gin.IRouter) {
+func (h *handlers) registerCompany(r gin.IRouter) gin.IRouter {
 	g := r.Group("/company", requireUser(), h.requireCompanyAdmin())
 	g.GET("", h.companyPage)
 	g.POST("/domains", h.companyAddDomain)
@@ -26,6 +26,7 @@ func (h *handlers) registerCompany(r gin.IRouter) {
 	g.POST("/seats/:id/disable", h.companySeatStatus(models.StatusDisabled))
 	g.POST("/seats/:id/enable", h.companySeatStatus(models.StatusActive))
 	g.POST("/seats/:id/cap", h.companySeatCap)
+	return g
 }
 
 // requireCompanyAdmin lets through the owner of a company account.

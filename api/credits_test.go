@@ -32,6 +32,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/numbers"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/testenv"
@@ -106,7 +107,10 @@ func newCreditsServer(t testing.TB, db *gorm.DB, adjust ...func(config.Config, *
 		t.Fatal(err)
 	}
 	s.Config.Handler = api.New(deps(cfg, db, api.Deps{Temporal: tc,
-		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led, Telephony: prov.Telephony, Carrier: prov.Carrier, SandboxCallerIDs: prov.SandboxCallerIDs}))
+		Pages: pages, Auth: s.auth, Identity: s.identity, Ledger: led, Telephony: prov.Telephony, Carrier: prov.Carrier, SandboxCallerIDs: prov.SandboxCallerIDs,
+		Numbers: numbers.New(db, led, prov.Numbers, numbers.PolicyFrom(cfg)), SandboxNumbers: prov.SandboxNumbers,
+		// The worker's mail (sandbox SMS codes too) shows at /dev/mail, as on `make run`.
+		Mailbox: s.mailbox}))
 	return s
 }
 

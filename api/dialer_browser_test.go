@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -89,15 +90,22 @@ func shot(t *testing.T, ctx context.Context, name string) {
 
 // recordStates makes the page keep every state its status line shows, so
 // a test sees states that last less than its polling interval.
-const recordStates = `(() => {
+var recordStates = recordStatesOf("[data-call-status]")
+
+// recordStatesOf makes the page keep, in window.__states, every data-state
+// the element at selector shows, and marks the document, so a test sees
+// short-lived states and that they came without a reload.
+func recordStatesOf(selector string) string {
+	return `(() => {
 	window.__states = [];
-	const el = document.querySelector("[data-call-status]");
+	const el = document.querySelector(` + strconv.Quote(selector) + `);
 	new MutationObserver(() => {
 		const s = el.getAttribute("data-state");
 		if (s && window.__states[window.__states.length - 1] !== s) window.__states.push(s);
 	}).observe(el, {attributes: true, attributeFilter: ["data-state"]});
 	window.__sameDocument = true;
 })()`
+}
 
 func priceFor(t *testing.T, base, number string, company bool) int64 {
 	t.Helper()

@@ -15,6 +15,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/numbers"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/internal/wire"
@@ -66,12 +67,29 @@ func statusFor(err error) (int, string) {
 		return http.StatusForbidden, "company_account"
 	case errors.Is(err, callerid.ErrNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, callerid.ErrNothingToRemove):
+		return http.StatusNotFound, "nothing_to_remove"
 	case errors.Is(err, workflows.ErrCodeRejected):
 		return http.StatusUnprocessableEntity, "code_rejected"
 	case errors.Is(err, callerid.ErrNothingPending):
 		return http.StatusConflict, "nothing_pending"
 	case errors.Is(err, calls.ErrCallerIDRequired):
 		return http.StatusConflict, wire.CodeCallerIDRequired
+	case errors.Is(err, numbers.ErrNoCompanyNumber):
+		return http.StatusForbidden, "no_company_number"
+	case errors.Is(err, numbers.ErrSuspended):
+		return http.StatusForbidden, "number_suspended"
+	case errors.Is(err, numbers.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, numbers.ErrTaken):
+		return http.StatusConflict, "number_taken"
+	case errors.Is(err, numbers.ErrNotAssignable):
+		return http.StatusConflict, "number_not_active"
+	case errors.Is(err, numbers.ErrInvalid):
+		if ie := (*numbers.InputError)(nil); errors.As(err, &ie) {
+			return http.StatusBadRequest, "invalid_" + ie.Field
+		}
+		return http.StatusBadRequest, "invalid_number"
 	case errors.Is(err, calls.ErrDestinationBlocked):
 		return http.StatusForbidden, "destination_blocked"
 	case errors.Is(err, calls.ErrSeatCapReached):

@@ -137,6 +137,8 @@ type historyOption struct {
 
 type historyRow struct {
 	ID, To, National, Country, Status, StatusLabel, Started, StartedISO, Duration, Billed, Cost, Seat string
+	// CallerID is the number the callee saw.
+	CallerID string
 }
 
 func (h *handlers) historyPage(c *gin.Context) {
@@ -206,7 +208,8 @@ func cloneValues(q url.Values) url.Values {
 func historyRowOf(r calls.HistoryRow) historyRow {
 	row := historyRow{ID: r.ID, To: r.ToE164, National: r.ToNational, Country: r.ToCountry, Status: string(r.Status),
 		StatusLabel: statusLabel(r.Status), Started: r.CreatedAt.UTC().Format("2 Jan 2006 15:04"),
-		StartedISO: r.CreatedAt.UTC().Format(time.RFC3339), Duration: "—", Billed: "—", Cost: "—", Seat: r.UserEmail}
+		StartedISO: r.CreatedAt.UTC().Format(time.RFC3339), Duration: "—", Billed: "—", Cost: "—", Seat: r.UserEmail,
+		CallerID: r.CallerID}
 	if r.DurationSeconds != nil {
 		row.Duration = fmt.Sprintf("%d:%02d", *r.DurationSeconds/60, *r.DurationSeconds%60)
 	}
@@ -234,7 +237,7 @@ func statusLabel(s models.CallStatus) string {
 
 // historyCSVHeader is the export's first line; seat is there for a
 // company's admin only.
-var historyCSVHeader = []string{"call_id", "started_at", "to", "country", "status", "duration_seconds", "billed_minutes", "cost_cents", "cost"}
+var historyCSVHeader = []string{"call_id", "started_at", "to", "country", "status", "duration_seconds", "billed_minutes", "cost_cents", "cost", "caller_id"}
 
 // historyCSV exports every call the filter matches (up to historyCSVMax),
 // newest first. A bad filter is the JSON error, never a half file.
@@ -269,7 +272,7 @@ func (h *handlers) historyCSV(c *gin.Context) {
 	_ = w.Write(header)
 	for _, r := range rows {
 		rec := []string{r.ID, r.CreatedAt.UTC().Format(time.RFC3339), r.ToE164, r.ToCountry, string(r.Status),
-			optInt(r.DurationSeconds), optInt(r.BilledMinutes), optInt(r.CostCents), ""}
+			optInt(r.DurationSeconds), optInt(r.BilledMinutes), optInt(r.CostCents), "", r.CallerID}
 		if r.CostCents != nil {
 			rec[8] = money.Format(*r.CostCents)
 		}

@@ -96,7 +96,8 @@ func TestHistory_ListsPagesFiltersAndExportsCSV(t *testing.T) {
 		// The 61 s call: 1:01, 2 minutes, $0.04.
 		_, row, _ := strings.Cut(r.body, `data-call="`+long.ID+`"`)
 		row, _, _ = strings.Cut(row, "</tr>")
-		for _, want := range []string{"<td data-duration>1:01</td>", "<td data-billed>2 min</td>", "<td data-cost>$0.04</td>", "&#43;14155550101", "Completed"} {
+		for _, want := range []string{"<td data-duration>1:01</td>", "<td data-billed>2 min</td>", "<td data-cost>$0.04</td>", "&#43;14155550101", "Completed",
+			"<td data-caller-id>&#43;15005550006</td>"} {
 			if !strings.Contains(row, want) {
 				t.Fatalf("row of the 61 s call lacks %q: %s", want, row)
 			}
@@ -128,9 +129,9 @@ func TestHistory_ListsPagesFiltersAndExportsCSV(t *testing.T) {
 		}
 		recs := csvRecords(t, r.body)
 		want := [][]string{
-			{"call_id", "started_at", "to", "country", "status", "duration_seconds", "billed_minutes", "cost_cents", "cost"},
-			{long.ID, long.CreatedAt.UTC().Format(time.RFC3339), "+14155550101", "US", "completed", "61", "2", "4", "$0.04"},
-			{busy.ID, busy.CreatedAt.UTC().Format(time.RFC3339), "+14155550102", "US", "busy", "0", "0", "0", "$0.00"},
+			{"call_id", "started_at", "to", "country", "status", "duration_seconds", "billed_minutes", "cost_cents", "cost", "caller_id"},
+			{long.ID, long.CreatedAt.UTC().Format(time.RFC3339), "+14155550101", "US", "completed", "61", "2", "4", "$0.04", "+15005550006"},
+			{busy.ID, busy.CreatedAt.UTC().Format(time.RFC3339), "+14155550102", "US", "busy", "0", "0", "0", "$0.00", "+15005550006"},
 		}
 		if fmt.Sprint(recs) != fmt.Sprint(want) {
 			t.Fatalf("CSV =\n%v\nwant\n%v", recs, want)
@@ -186,7 +187,7 @@ func TestHistory_CompanyAdminSeesAndFiltersSeatsWhileASeatSeesItsOwn(t *testing.
 			t.Fatalf("seat filter = %v", ids)
 		}
 		recs := csvRecords(t, e.send(t, admin, http.MethodGet, "/history.csv", nil, nil).body)
-		if len(recs) != 3 || recs[0][9] != "seat" || recs[1][0] != ec.ID || recs[1][9] != "'=eve@acme.test" || recs[2][9] != "dee@acme.test" {
+		if len(recs) != 3 || recs[0][10] != "seat" || recs[1][0] != ec.ID || recs[1][10] != "'=eve@acme.test" || recs[2][10] != "dee@acme.test" {
 			t.Fatalf("admin CSV = %v", recs)
 		}
 
@@ -197,7 +198,7 @@ func TestHistory_CompanyAdminSeesAndFiltersSeatsWhileASeatSeesItsOwn(t *testing.
 			t.Fatalf("seat's history = %v", ids)
 		}
 		recs = csvRecords(t, e.send(t, seat, http.MethodGet, fmt.Sprintf("/history.csv?seat=%d", eve.ID), nil, nil).body)
-		if len(recs) != 2 || len(recs[0]) != 9 || recs[1][0] != dc.ID {
+		if len(recs) != 2 || len(recs[0]) != 10 || recs[1][0] != dc.ID {
 			t.Fatalf("seat's CSV = %v", recs)
 		}
 	})
@@ -322,6 +323,7 @@ func TestSeatCap_SetOnCompanyPageAndEnforcedByAuthorise(t *testing.T) {
 		ctx := context.Background()
 		ana := e.newUser(t, "ana@acme.test", models.AccountCompany, false)
 		dee := e.newSeat(t, ana.AccountID, "dee@acme.test")
+		assignActiveNumber(t, db, dee, "+14155550160")
 		if _, err := e.led.Post(ctx, ledger.Posting{AccountID: ana.AccountID, Kind: models.EntryTopUp, AmountCents: 10_000, IdempotencyKey: "t1", Actor: identity.UserActor(ana.ID)}); err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/numbers"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/ratelimit"
 	"github.com/mobayilo/mobayilo/internal/rates"
@@ -53,6 +54,11 @@ type Deps struct {
 	// is the simulated phone's side of validation calls.
 	CallerIDs        *callerid.Service
 	SandboxCallerIDs *providers.SandboxCallerIDs
+	// Numbers holds company numbers (searching through the process's
+	// number provider); SandboxNumbers is that provider in sandbox
+	// telephony, whose request log tests read.
+	Numbers        *numbers.Service
+	SandboxNumbers *providers.SandboxNumbers
 	// Limits counts rate limits in the shared database.
 	Limits *ratelimit.Limits
 	// PingDB checks the database for /readyz.
@@ -98,6 +104,7 @@ func New(d Deps) *gin.Engine {
 	twilio.POST("/dial-action", h.dialActionWebhook)
 	twilio.POST("/bridge", h.bridgeWebhook)
 	twilio.POST("/caller-id", h.callerIDWebhook)
+	twilio.POST("/incoming", h.incomingWebhook)
 
 	// Everything below is for browsers and the CLI: sessions resolve first,
 	// then cross-site form posts are refused.

@@ -11,11 +11,16 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mobayilo/mobayilo/internal/auth"
+	"github.com/mobayilo/mobayilo/internal/callerid"
+	"github.com/mobayilo/mobayilo/internal/money"
 	"github.com/mobayilo/mobayilo/models"
 	"github.com/mobayilo/mobayilo/web"
 )
 
-// The Settings page: people manage their CLI tokens and sessions there.
+// The Settings page: people manage their caller ID, CLI tokens and
+// sessions there. The Caller ID section is driven by settings.js over the
+// /api/caller-id endpoints (caller_id.go); the page only renders where it
+// starts from.
 
 // tokenCreatesPerHour bounds token creation per user; per IP it is three
 // times that. Counted in the database, like every limit.
@@ -42,6 +47,21 @@ type settingsView struct {
 	Created *settingsCreated
 	// ActiveCLISessions counts unrevoked, unexpired device-login tokens.
 	ActiveCLISessions int
+	CallerID          settingsCallerID
+}
+
+// settingsCallerID is where the Caller ID section starts: the number calls
+// show now, and what the account may do.
+type settingsCallerID struct {
+	Shows    string
+	Verified bool
+	// Company: seats call with company numbers, never their own.
+	Company bool
+	// Available and Minimum are the balance and the gate ($5), shown
+	// before the request so a refusal is no surprise.
+	Available, Minimum string
+	// Sandbox says where the SMS and the validation call land.
+	Sandbox bool
 }
 
 type settingsCreated struct {
@@ -85,6 +105,16 @@ func (h *handlers) renderSettings(c *gin.Context, status int, flash string, v se
 	if err != nil {
 		h.settingsFailed(c, err)
 		return
+	}
+	verified, err := h.d.CallerIDs.Verified(c.Request.Context(), p.Account.ID)
+	if err != nil {
+		h.settingsFailed(c, err)
+		return
+	}
+	v.CallerID = settingsCallerID{Shows: verified, Verified: verified != "", Company: p.Account.Kind == models.AccountCompany,
+		Available: money.Format(p.Account.AvailableCents()), Minimum: money.Format(callerid.MinBalanceCents), Sandbox: h.d.Config.Sandbox}
+	if verified == "" {
+		v.CallerID.Shows = h.d.Config.EffectiveDefaultCallerID()
 	}
 	now := time.Now()
 	v.Email = p.User.Email

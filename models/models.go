@@ -60,8 +60,12 @@ type User struct {
 	// DailySpendCapCents is a company seat's optional daily spend cap,
 	// set by the company admin; nil means none.
 	DailySpendCapCents *int64
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// PhoneNumberID is the company number this user's calls go out with
+	// (several users may share one); nil for individuals and unassigned
+	// seats.
+	PhoneNumberID *int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // EntryKind classifies a ledger entry.

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/numbers"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/workflows"
@@ -31,6 +33,7 @@ import (
 func NewActivities(cfg config.Config, db *gorm.DB, mailer mail.Sender, prov providers.Providers, wf *workflows.Client) *activities.Activities {
 	led := ledger.New(db).WithStaleHoldAge(cfg.StaleHoldAge())
 	autoTopUps := autotopup.New(db, led)
+	nums := numbers.New(db, led, prov.Numbers, numbers.PolicyFrom(cfg))
 	pay := prov.Payments
 	if prov.SandboxCallerIDs != nil {
 		prov.SandboxCallerIDs.UseMailer(mailer)
@@ -51,7 +54,39 @@ func NewActivities(cfg config.Config, db *gorm.DB, mailer mail.Sender, prov prov
 		// CallerIDVerification: the gate, the record and Twilio's steps;
 		// the sandbox texts its codes to this process's mailbox.
 		CallerIDs: callerid.New(db, led), CallerIDVerifier: prov.CallerIDs, CallerIDCallbacks: callerIDCallbacks(cfg.PublicBaseURL),
+		// MonthlyNumberFee: fees through the ledger, Twilio's number shop;
+		// every top-up credit wakes the account's suspended numbers.
+		Numbers: nums, NumberShop: prov.Numbers, NumberCallbacks: callerIDCallbacks(cfg.PublicBaseURL),
+		CreditHook: numbersHook{svc: nums, wf: wf},
 	}
+}
+
+// IncomingCallURL is where Twilio sends our numbers' inbound calls.
+func (b callerIDCallbacks) IncomingCallURL() string {
+	return strings.TrimRight(string(b), "/") + "/api/webhooks/twilio/incoming"
+}
+
+// numbersHook is the credit hook: a credit signals each suspended number
+// of the account, whose workflow charges the fee and restores it.
+type numbersHook struct {
+	svc *numbers.Service
+	wf  *workflows.Client
+}
+
+func (h numbersHook) AfterCredit(ctx context.Context, accountID, entryID, amountCents int64) error {
+	suspended, err := h.svc.Suspended(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	for _, pn := range suspended {
+		err := h.wf.SignalNumberFunds(ctx, pn.ID, workflows.NumberFunds{AccountID: accountID, EntryID: entryID, AmountCents: amountCents})
+		// A number whose workflow is gone is the RUNBOOK's (it is resumed
+		// by an operator); the credit stands either way.
+		if err != nil && !errors.Is(err, workflows.ErrNotRunning) {
+			return err
+		}
+	}
+	return nil
 }
 
 // callerIDCallbacks builds the caller-ID webhook's URL: the account rides

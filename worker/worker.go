@@ -37,6 +37,7 @@ func RegisterWorkflows(r WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.SaveCard, workflow.RegisterOptions{Name: workflows.NameSaveCard})
 	r.RegisterWorkflowWithOptions(workflows.Call, workflow.RegisterOptions{Name: workflows.NameCall})
 	r.RegisterWorkflowWithOptions(workflows.CallerIDVerification, workflow.RegisterOptions{Name: workflows.NameCallerIDVerification})
+	r.RegisterWorkflowWithOptions(workflows.MonthlyNumberFee, workflow.RegisterOptions{Name: workflows.NameMonthlyNumberFee})
 }
 
 // New builds a worker on taskQueue with every workflow and the activities.

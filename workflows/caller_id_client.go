@@ -57,3 +57,14 @@ func (w *Client) CallerIDVerificationState(ctx context.Context, accountID int64,
 	var st CallerIDState
 	return st, w.query(ctx, CallerIDWorkflowID(accountID, e164), &st)
 }
+
+// RemoveCallerIDVerification ends the number's verification under way as
+// removed and returns its final state, which its row then holds (another
+// final state when it had already ended). Errors: ErrUnavailable,
+// ErrNotRunning (nothing under way: the row is as the workflow left it).
+func (w *Client) RemoveCallerIDVerification(ctx context.Context, accountID int64, e164 string) (CallerIDState, error) {
+	var st CallerIDState
+	uctx, cancel := context.WithTimeout(ctx, callerIDCallTimeout)
+	defer cancel()
+	return st, w.update(uctx, CallerIDWorkflowID(accountID, e164), UpdateCallerIDRemove, &st)
+}

@@ -33,12 +33,15 @@ const (
 	// CallerIDValidationFailed: the validation call failed every attempt
 	// (a wrong keypad code, or not answered).
 	CallerIDValidationFailed = "validation_failed"
+	// CallerIDRemoved: the owner removed the number, verified or not.
+	CallerIDRemoved = "removed"
 )
 
 // CallerIDFinal reports whether state ends a verification.
 func CallerIDFinal(state string) bool {
 	switch state {
-	case CallerIDRefused, CallerIDVerified, CallerIDCodeExpired, CallerIDTooManyAttempts, CallerIDCallExpired, CallerIDValidationFailed:
+	case CallerIDRefused, CallerIDVerified, CallerIDCodeExpired, CallerIDTooManyAttempts, CallerIDCallExpired, CallerIDValidationFailed,
+		CallerIDRemoved:
 		return true
 	}
 	return false
@@ -129,11 +132,18 @@ type callerIDRun struct {
 	sid string
 	// checking serialises code checks: one Twilio check at a time.
 	checking bool
+	// removing is set by the remove update; every wait and every step
+	// between activities then ends the verification as removed. wake
+	// interrupts the wait for a validation call's result.
+	removing bool
+	wake     workflow.Channel
+	// ended is set once the final state is recorded.
+	ended bool
 }
 
 // CallerIDVerification verifies in.E164 as the account's caller ID.
 func CallerIDVerification(ctx workflow.Context, in CallerIDVerificationInput) (CallerIDVerificationResult, error) {
-	r := &callerIDRun{in: in.withDefaults()}
+	r := &callerIDRun{in: in.withDefaults(), wake: workflow.NewBufferedChannel(ctx, 1)}
 	r.st = CallerIDState{State: CallerIDChecking, E164: in.E164, Country: in.Country, MaxCodeAttempts: r.in.MaxCodeAttempts}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CallerIDState, error) { return r.st, nil }); err != nil {
 		return CallerIDVerificationResult{}, err
@@ -142,9 +152,13 @@ func CallerIDVerification(ctx workflow.Context, in CallerIDVerificationInput) (C
 		workflow.UpdateHandlerOptions{Validator: r.validateCode}); err != nil {
 		return CallerIDVerificationResult{}, err
 	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateCallerIDRemove, r.remove); err != nil {
+		return CallerIDVerificationResult{}, err
+	}
 	if err := r.run(ctx); err != nil {
 		return CallerIDVerificationResult{}, err
 	}
+	r.ended = true
 	// A code being checked when the verification ended still gets its
 	// answer.
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
@@ -163,19 +177,28 @@ func (r *callerIDRun) run(ctx workflow.Context) error {
 		r.st.Reason = gate.Reason
 		return r.enter(ctx, CallerIDRefused)
 	}
+	if r.removing {
+		return r.endRemoved(ctx)
+	}
 	if err := workflow.ExecuteActivity(twilioActivity(ctx), a.SendCallerIDCode, r.in.E164).Get(ctx, &r.sid); err != nil {
 		return err
+	}
+	if r.removing {
+		return r.endRemoved(ctx)
 	}
 	r.st.CodeExpiresAt = workflow.Now(ctx).Add(r.in.CodeTTL)
 	if err := r.enter(ctx, CallerIDAwaitingCode); err != nil {
 		return err
 	}
-	if _, err := workflow.AwaitWithTimeout(ctx, r.in.CodeTTL, func() bool { return r.st.State != CallerIDAwaitingCode }); err != nil {
+	if _, err := workflow.AwaitWithTimeout(ctx, r.in.CodeTTL, func() bool { return r.st.State != CallerIDAwaitingCode || r.removing }); err != nil {
 		return err
 	}
 	// A code check under way when the timer fired decides first.
 	if err := workflow.Await(ctx, func() bool { return !r.checking }); err != nil {
 		return err
+	}
+	if r.removing {
+		return r.endRemoved(ctx)
 	}
 	switch r.st.State {
 	case CallerIDAwaitingCode:
@@ -192,11 +215,17 @@ func (r *callerIDRun) validate(ctx workflow.Context) error {
 	var a *activities.Activities
 	results := workflow.GetSignalChannel(ctx, SignalCallerIDValidationResult)
 	for r.st.CallAttempts < r.in.MaxCallAttempts {
+		if r.removing {
+			return r.endRemoved(ctx)
+		}
 		var vr activities.CallerIDValidationRequest
 		err := workflow.ExecuteActivity(twilioActivity(ctx), a.RequestCallerIDValidation,
 			activities.RequestCallerIDValidationInput{AccountID: r.in.AccountID, E164: r.in.E164}).Get(ctx, &vr)
 		if err != nil {
 			return err
+		}
+		if r.removing {
+			return r.endRemoved(ctx)
 		}
 		r.st.CallAttempts++
 		r.st.ValidationCode = vr.ValidationCode
@@ -205,9 +234,14 @@ func (r *callerIDRun) validate(ctx workflow.Context) error {
 			return err
 		}
 		var res CallerIDValidationResult
-		got, err := receiveWithTimeout(ctx, results, r.in.CallTTL, &res)
+		got, err := receiveWithTimeout(ctx, results, r.wake, r.in.CallTTL, &res)
 		if err != nil {
 			return err
+		}
+		if r.removing {
+			// Removal wins over a result that came with it: the owner
+			// asked for the number to be out of use.
+			return r.endRemoved(ctx)
 		}
 		if !got {
 			return r.enter(ctx, CallerIDCallExpired)
@@ -222,13 +256,15 @@ func (r *callerIDRun) validate(ctx workflow.Context) error {
 }
 
 // receiveWithTimeout receives one signal from ch into v, or reports false
-// once d passed without one.
-func receiveWithTimeout(ctx workflow.Context, ch workflow.ReceiveChannel, d time.Duration, v any) (bool, error) {
+// once d passed without one, or as soon as wake receives (the removal).
+// wake is an in-workflow channel: waiting on it adds nothing to history.
+func receiveWithTimeout(ctx workflow.Context, ch, wake workflow.ReceiveChannel, d time.Duration, v any) (bool, error) {
 	tctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	got := false
 	sel := workflow.NewSelector(ctx)
 	sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, v); got = true })
+	sel.AddReceive(wake, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 	sel.AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) {})
 	sel.Select(ctx)
 	if !got {
@@ -286,6 +322,27 @@ func (r *callerIDRun) submitCode(ctx workflow.Context, c CallerIDCode) (CallerID
 		return CallerIDCodeAnswer{}, err
 	}
 	return CallerIDCodeAnswer{State: r.st}, nil
+}
+
+// remove asks the verification to end as removed and answers once its
+// final state is recorded: removed, or the state it had already ended in.
+func (r *callerIDRun) remove(ctx workflow.Context) (CallerIDState, error) {
+	if !r.ended && !r.removing {
+		r.removing = true
+		r.wake.SendAsync(struct{}{})
+	}
+	err := workflow.Await(ctx, func() bool { return r.ended })
+	return r.st, err
+}
+
+// callerIDRemoveVersion marks histories that ended by a removal; workflows
+// started before the remove update existed never reach it.
+const callerIDRemoveVersion = "caller-id-remove"
+
+func (r *callerIDRun) endRemoved(ctx workflow.Context) error {
+	workflow.GetVersion(ctx, callerIDRemoveVersion, workflow.DefaultVersion, 1)
+	r.st.ValidationCode = ""
+	return r.enter(ctx, CallerIDRemoved)
 }
 
 // enter moves to state and records it (row and search attribute). The

@@ -254,3 +254,56 @@ func TestCallerIDVerification_RefusedBelowTheBalanceGate(t *testing.T) {
 		t.Errorf("an SMS was sent below the gate")
 	}
 }
+
+func (r *callerIDRun) removeAt(at time.Duration, into *workflows.CallerIDState) {
+	r.env.RegisterDelayedCallback(func() {
+		r.env.UpdateWorkflow(workflows.UpdateCallerIDRemove, "", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { r.t.Errorf("remove rejected: %v", err) },
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					r.t.Errorf("remove: %v", err)
+					return
+				}
+				*into = v.(workflows.CallerIDState)
+			},
+		})
+	}, at)
+}
+
+func TestCallerIDVerification_RemovedWhileAwaitingTheCodeEndsAtOnce(t *testing.T) {
+	r := newCallerIDRun(t)
+	var answer workflows.CallerIDState
+	r.removeAt(time.Minute, &answer)
+	res := r.run()
+	if res.State != workflows.CallerIDRemoved || answer.State != workflows.CallerIDRemoved {
+		t.Fatalf("result %q, remove answered %q; want removed", res.State, answer.State)
+	}
+	if r.f.validations != 0 {
+		t.Errorf("a validation call after the removal")
+	}
+	if got := r.f.lastRecord(t).State; got != workflows.CallerIDRemoved {
+		t.Errorf("recorded %q, want removed", got)
+	}
+	// It ended at the removal, not when the code's 10 minutes ran out.
+	if now := r.env.Now(); now.Sub(testStart) > 2*time.Minute {
+		t.Errorf("ended %v after start", now.Sub(testStart))
+	}
+}
+
+func TestCallerIDVerification_RemovedDuringTheValidationCallIgnoresItsResult(t *testing.T) {
+	r := newCallerIDRun(t)
+	var answer workflows.CallerIDState
+	r.codeAt(time.Minute, "123456")
+	r.removeAt(2*time.Minute, &answer)
+	res := r.run()
+	if res.State != workflows.CallerIDRemoved || answer.State != workflows.CallerIDRemoved || res.ValidationCode != "" {
+		t.Fatalf("result %+v, remove answered %q; want removed with no keypad code", res, answer.State)
+	}
+	if r.f.validations != 1 {
+		t.Errorf("%d validation calls, want the one under way", r.f.validations)
+	}
+	if got := r.f.lastRecord(t); got.State != workflows.CallerIDRemoved || got.VerifiedAt != nil {
+		t.Errorf("recorded %+v, want removed, never verified", got)
+	}
+}

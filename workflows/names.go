@@ -80,6 +80,7 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	AttrAmountCents.GetName():   enumspb.INDEXED_VALUE_TYPE_INT,
 	AttrCallState.GetName():     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	AttrCallerIDState.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	AttrNumberState.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // ReconcileLedgerScheduleID names the schedule that runs ReconcileLedger.
@@ -204,10 +205,13 @@ const NameCallerIDVerification = "CallerIDVerification"
 
 // CallerIDVerification's messages: confirm (web or CLI) delivers the SMS
 // code with an update, so the caller learns at once whether it was right;
-// the caller-ID webhook signals Twilio's validation result.
+// the caller-ID webhook signals Twilio's validation result; remove (web
+// or CLI) ends a verification under way as removed, an update so the
+// caller knows the row says so once it returns.
 const (
 	UpdateCallerIDCode             = "submit-code"
 	SignalCallerIDValidationResult = "validation-result"
+	UpdateCallerIDRemove           = "remove"
 )
 
 // CallerIDWorkflowID is the ID of the verification of e164 for an account:
@@ -218,3 +222,23 @@ func CallerIDWorkflowID(accountID int64, e164 string) string {
 
 // AttrCallerIDState is a caller-ID verification's state (CallerID*).
 var AttrCallerIDState = temporal.NewSearchAttributeKeyKeyword("MobayiloCallerIDState")
+
+// NameMonthlyNumberFee is the workflow of one company number: its purchase
+// and, period after period, its fee.
+const NameMonthlyNumberFee = "MonthlyNumberFee"
+
+// MonthlyNumberFee's messages: POST /company/numbers/buy starts the
+// workflow with the purchase update (update-with-start), which answers
+// once the number is bought or refused; a credit to the company signals
+// every suspended number's workflow (signal-free when none is suspended).
+const (
+	UpdateNumberPurchase = "purchase"
+	SignalNumberFunds    = "funds-added"
+)
+
+// NumberWorkflowID is the ID of a number's one MonthlyNumberFee workflow
+// (every period continues as new under it).
+func NumberWorkflowID(numberID int64) string { return fmt.Sprintf("number/%d", numberID) }
+
+// AttrNumberState is a company number's state (Number*).
+var AttrNumberState = temporal.NewSearchAttributeKeyKeyword("MobayiloNumberState")

@@ -160,7 +160,7 @@ func serveAPI(ctx context.Context, s services, ready chan<- struct{}) error {
 	}
 	d := app.APIDeps(cfg, db, 30*time.Second)
 	d.Temporal, d.Pages, d.Log, d.Mailbox = s.temporal, pages, log, s.mailbox
-	d.Telephony, d.Carrier, d.SandboxCallerIDs = s.prov.Telephony, s.prov.Carrier, s.prov.SandboxCallerIDs
+	app.UseProviders(&d, s.prov)
 	router := api.New(d)
 	srv := &http.Server{
 		Addr:              net.JoinHostPort("", strconv.Itoa(cfg.Port)),

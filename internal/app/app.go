@@ -26,6 +26,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/identity"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/mail"
+	"github.com/mobayilo/mobayilo/internal/numbers"
 	"github.com/mobayilo/mobayilo/internal/providers"
 	"github.com/mobayilo/mobayilo/internal/ratelimit"
 	"github.com/mobayilo/mobayilo/internal/rates"
@@ -127,5 +128,14 @@ func APIDeps(cfg config.Config, db *gorm.DB, ratesTTL time.Duration) api.Deps {
 	}
 	return api.Deps{Config: cfg, Rates: rc, RatesAdmin: rates.NewAdmin(db, rc, prices), Auth: auth.New(db), Identity: identity.New(db, led), Ledger: led,
 		Credits: credits.New(db), AutoTopUps: autotopup.New(db, led), Limits: ratelimit.NewLimits(db), PingDB: models.Ping(db),
-		Calls: calls.New(db, led, rc, calls.PolicyFrom(cfg)), CallerIDs: callerid.New(db, led)}
+		Calls: calls.New(db, led, rc, calls.PolicyFrom(cfg)), CallerIDs: callerid.New(db, led),
+		Numbers: numbers.New(db, led, nil, numbers.PolicyFrom(cfg))}
+}
+
+// UseProviders hands the API the process's providers: the ones that sign
+// voice tokens, search numbers and, in sandbox telephony, simulate the
+// network and the phone.
+func UseProviders(d *api.Deps, p providers.Providers) {
+	d.Telephony, d.Carrier, d.SandboxCallerIDs, d.SandboxNumbers = p.Telephony, p.Carrier, p.SandboxCallerIDs, p.SandboxNumbers
+	d.Numbers = d.Numbers.WithShop(p.Numbers)
 }

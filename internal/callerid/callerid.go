@@ -29,6 +29,7 @@ const MinBalanceCents int64 = 500
 const (
 	StateAwaitingCode = "awaiting_code"
 	StateVerified     = "verified"
+	StateRemoved      = "removed"
 )
 
 // Errors. Each maps to one HTTP status in api/errors.go.
@@ -43,6 +44,9 @@ var (
 	// ErrCompanyAccount: company seats call with company numbers, not their
 	// own caller IDs.
 	ErrCompanyAccount = errors.New("company accounts use company numbers as caller IDs")
+	// ErrNothingToRemove: the account has no caller ID (with that number)
+	// that is not already removed.
+	ErrNothingToRemove = errors.New("no caller ID to remove")
 )
 
 // BalanceError names the balance and the minimum.
@@ -164,4 +168,71 @@ func (s *Service) Verified(ctx context.Context, accountID int64) (string, error)
 		return "", nil
 	}
 	return rows[0].E164, nil
+}
+
+// Live is the account's caller IDs that are not removed, the most recently
+// changed first: what a removal applies to.
+func (s *Service) Live(ctx context.Context, accountID int64) ([]models.CallerID, error) {
+	var rows []models.CallerID
+	err := s.db.WithContext(ctx).Where("account_id = ? AND state <> ?", accountID, StateRemoved).
+		Order("updated_at DESC, id DESC").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("callerid: live for account %d: %w", accountID, err)
+	}
+	return rows, nil
+}
+
+// Remove marks the account's numbers e164s removed, whatever their state,
+// and audits each as caller_id.remove by actor ("user:<id>"): calls then
+// go out with another verified number, or DEFAULT_CALLER_ID. The rows stay
+// (a new request for a number starts afresh on its row). Stop a
+// verification under way first, as its workflow writes the row; one that
+// already recorded "removed" is audited all the same. Errors:
+// ErrNothingToRemove when the account has none of e164s.
+func (s *Service) Remove(ctx context.Context, actor string, accountID int64, e164s []string) error {
+	now := s.now()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []models.CallerID
+		if len(e164s) > 0 {
+			if err := tx.Where("account_id = ? AND e164 IN ?", accountID, e164s).Order("id").Find(&rows).Error; err != nil {
+				return fmt.Errorf("callerid: remove for account %d: %w", accountID, err)
+			}
+		}
+		if len(rows) == 0 {
+			return ErrNothingToRemove
+		}
+		for _, r := range rows {
+			if err := tx.Model(&models.CallerID{}).Where("id = ? AND state <> ?", r.ID, StateRemoved).
+				Updates(map[string]any{"state": StateRemoved, "updated_at": now}).Error; err != nil {
+				return fmt.Errorf("callerid: remove %s: %w", r.E164, err)
+			}
+			a := models.AuditLog{Actor: actor, Action: "caller_id.remove", Target: fmt.Sprintf("account:%d", accountID),
+				Details: fmt.Sprintf("%s (was %s)", r.E164, r.State), CreatedAt: now}
+			if err := tx.Create(&a).Error; err != nil {
+				return fmt.Errorf("callerid: audit removal of %s: %w", r.E164, err)
+			}
+		}
+		return nil
+	})
+}
+
+// VerifiedByAccount is each account's verified caller ID (the one its
+// calls use, as Verified chooses it), for the accounts given.
+func (s *Service) VerifiedByAccount(ctx context.Context, accountIDs []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(accountIDs))
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	var rows []models.CallerID
+	err := s.db.WithContext(ctx).Where("account_id IN ? AND state = ?", accountIDs, StateVerified).
+		Order("verified_at DESC, id DESC").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("callerid: verified by account: %w", err)
+	}
+	for _, r := range rows {
+		if _, ok := out[r.AccountID]; !ok {
+			out[r.AccountID] = r.E164
+		}
+	}
+	return out, nil
 }

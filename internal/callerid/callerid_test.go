@@ -21,7 +21,8 @@ import (
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 func TestStates_AreTheWorkflowsStates(t *testing.T) {
-	if callerid.StateAwaitingCode != workflows.CallerIDAwaitingCode || callerid.StateVerified != workflows.CallerIDVerified {
+	if callerid.StateAwaitingCode != workflows.CallerIDAwaitingCode || callerid.StateVerified != workflows.CallerIDVerified ||
+		callerid.StateRemoved != workflows.CallerIDRemoved {
 		t.Fatal("internal/callerid's state names differ from the CallerIDVerification workflow's")
 	}
 }
@@ -94,6 +95,48 @@ func TestRecord_UpsertsOneRowPerNumberAndVerifiedIsUsed(t *testing.T) {
 		}
 		if _, err := svc.Get(ctx, u.AccountID, "+15550000000"); !errors.Is(err, callerid.ErrNotFound) {
 			t.Fatalf("get unknown = %v", err)
+		}
+	})
+}
+
+func TestRemove_TakesTheVerifiedNumberOutOfUseAndAuditsIt(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		u, svc := newAccount(t, db, models.AccountIndividual, 1000)
+		other, _ := newAccount(t, db, models.AccountIndividual, 1000)
+		at := time.Now().UTC().Truncate(time.Second)
+		for _, acct := range []int64{u.AccountID, other.AccountID} {
+			if err := svc.Record(ctx, callerid.Progress{AccountID: acct, UserID: u.ID, E164: "+447700900123", Country: "GB",
+				State: callerid.StateVerified, VerifiedAt: &at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := svc.Remove(ctx, "user:1", u.AccountID, []string{"+15550000000"}); !errors.Is(err, callerid.ErrNothingToRemove) {
+			t.Fatalf("removing a number the account does not have = %v, want ErrNothingToRemove", err)
+		}
+		if err := svc.Remove(ctx, fmt.Sprintf("user:%d", u.ID), u.AccountID, []string{"+447700900123"}); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := svc.Verified(ctx, u.AccountID); err != nil || v != "" {
+			t.Fatalf("verified after removal = %q, %v; want none (DEFAULT_CALLER_ID again)", v, err)
+		}
+		if live, err := svc.Live(ctx, u.AccountID); err != nil || len(live) != 0 {
+			t.Fatalf("live after removal = %+v, %v", live, err)
+		}
+		row, err := svc.Get(ctx, u.AccountID, "+447700900123")
+		if err != nil || row.State != callerid.StateRemoved {
+			t.Fatalf("row after removal = %+v, %v; want kept as removed", row, err)
+		}
+		byAccount, err := svc.VerifiedByAccount(ctx, []int64{u.AccountID, other.AccountID})
+		if err != nil || byAccount[other.AccountID] != "+447700900123" || byAccount[u.AccountID] != "" {
+			t.Fatalf("verified by account = %v, %v; the other account keeps its own", byAccount, err)
+		}
+		var audits []models.AuditLog
+		if err := db.Where("action = ? AND target = ?", "caller_id.remove", fmt.Sprintf("account:%d", u.AccountID)).Find(&audits).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(audits) != 1 || audits[0].Details != "+447700900123 (was verified)" || audits[0].Actor != fmt.Sprintf("user:%d", u.ID) {
+			t.Fatalf("audit = %+v, want one removal by the user", audits)
 		}
 	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/mobayilo/mobayilo/internal/config"
 	"github.com/mobayilo/mobayilo/internal/ledger"
 	"github.com/mobayilo/mobayilo/internal/money"
+	"github.com/mobayilo/mobayilo/internal/numbers"
 	"github.com/mobayilo/mobayilo/internal/rates"
 	"github.com/mobayilo/mobayilo/models"
 )
@@ -101,14 +102,17 @@ type Service struct {
 	ledger *ledger.Service
 	rates  *rates.Cache
 	policy Policy
-	// callerIDs holds individuals' verified caller IDs.
+	// callerIDs holds individuals' verified caller IDs; numbers the
+	// company numbers company users call with.
 	callerIDs *callerid.Service
+	numbers   *numbers.Service
 	now       func() time.Time
 }
 
 // New returns the calling service.
 func New(db *gorm.DB, led *ledger.Service, rc *rates.Cache, p Policy) *Service {
-	return &Service{db: db, ledger: led, rates: rc, policy: p, callerIDs: callerid.New(db, led), now: func() time.Time { return time.Now().UTC() }}
+	return &Service{db: db, ledger: led, rates: rc, policy: p, callerIDs: callerid.New(db, led),
+		numbers: numbers.New(db, led, nil, numbers.Policy{}), now: func() time.Time { return time.Now().UTC() }}
 }
 
 // WithClock returns a copy whose clock is now (tests).
@@ -161,11 +165,11 @@ func NewCallID() string {
 
 // Plan decides whether caller may call input (read with country when it
 // has no country code) and at what price, in the order the product sets:
-// the number, the blocked countries, the rate, at least one minute of
-// available balance, the seat's daily cap, and the caller ID (chosen here,
-// never by the client). Errors: *rates.NumberError, *BlockedError,
+// the number, the blocked countries, the rate, the caller ID (chosen here,
+// never by the client; a company user's company number is mandatory), at
+// least one minute of available balance, and the seat's daily cap. Errors: *rates.NumberError, *BlockedError,
 // ErrNoRate, ledger.ErrInsufficientFunds, *SeatCapError,
-// ledger.ErrAccountDisabled.
+// ledger.ErrAccountDisabled, *numbers.NoNumberError, *numbers.SuspendedError.
 func (s *Service) Plan(ctx context.Context, c Caller, input, country string) (Plan, error) {
 	n, err := rates.Normalize(input, country)
 	if err != nil {
@@ -176,6 +180,12 @@ func (s *Service) Plan(ctx context.Context, c Caller, input, country string) (Pl
 		return Plan{}, err
 	}
 	acct, err := s.activeAccount(ctx, c.AccountID)
+	if err != nil {
+		return Plan{}, err
+	}
+	// The caller ID before the money: a company user without a usable
+	// number is told what to fix, whatever the balance.
+	cid, err := s.callerID(ctx, c)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -192,10 +202,6 @@ func (s *Service) Plan(ctx context.Context, c Caller, input, country string) (Pl
 		if left >= 0 {
 			maxMinutes = min(maxMinutes, left/price)
 		}
-	}
-	cid, err := s.callerID(ctx, c)
-	if err != nil {
-		return Plan{}, err
 	}
 	p := Plan{CallID: NewCallID(), Caller: c, To: n, PricePerMinuteCents: price, MaxMinutes: maxMinutes, CallerID: cid}
 	return p, nil
@@ -238,22 +244,23 @@ func (s *Service) activeAccount(ctx context.Context, accountID int64) (models.Ac
 	return acct, nil
 }
 
-// callerID is chosen on the server: an individual's verified number (the
-// one its CallerIDVerification recorded), else the deployment's default.
-// (Company numbers, with which seats call, come with issue 12 §3; until
-// then seats and company accounts use the default.)
+// callerID is chosen on the server: a company user's assigned company
+// number (mandatory: none, or a suspended one, refuses the call), an
+// individual's verified number (the one its CallerIDVerification
+// recorded), else, for individuals only, the deployment's default.
 func (s *Service) callerID(ctx context.Context, c Caller) (string, error) {
+	if c.Seat || c.Company {
+		return s.numbers.CallerIDFor(ctx, c.UserID)
+	}
 	if c.VerifiedCallerID != "" {
 		return c.VerifiedCallerID, nil
 	}
-	if !c.Seat && !c.Company {
-		v, err := s.callerIDs.Verified(ctx, c.AccountID)
-		if err != nil {
-			return "", err
-		}
-		if v != "" {
-			return v, nil
-		}
+	v, err := s.callerIDs.Verified(ctx, c.AccountID)
+	if err != nil {
+		return "", err
+	}
+	if v != "" {
+		return v, nil
 	}
 	return s.policy.DefaultCallerID, nil
 }

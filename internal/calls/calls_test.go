@@ -52,6 +52,21 @@ func newEnv(t *testing.T, db *gorm.DB, balanceCents int64) *env {
 	return &env{ctx: ctx, db: db, led: led, svc: svc, user: u}
 }
 
+// companyNumber gives the user an active company number: company calls
+// need one (internal/numbers tests the rules).
+func (e *env) companyNumber(t *testing.T) {
+	t.Helper()
+	now := time.Now().UTC()
+	pn := models.PhoneNumber{AccountID: e.user.AccountID, E164: fmt.Sprintf("+1415555%04d", e.user.ID%10000), State: models.NumberActive,
+		MonthlyFeeCents: 300, BoughtBy: e.user.ID, CreatedAt: now, UpdatedAt: now}
+	if err := e.db.Create(&pn).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Model(&models.User{}).Where("id = ?", e.user.ID).Update("phone_number_id", pn.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (e *env) caller() calls.Caller {
 	return calls.Caller{UserID: e.user.ID, AccountID: e.user.AccountID}
 }
@@ -189,6 +204,7 @@ func TestPlan_SeatDailyCapRefusesACallPastIt(t *testing.T) {
 		}
 		seat := e.caller()
 		seat.Seat = true
+		e.companyNumber(t)
 		if _, err := e.svc.Plan(e.ctx, seat, "+447911123456", ""); !errors.Is(err, calls.ErrSeatCapReached) {
 			t.Fatalf("a call past a 5-cent cap: %v, want seat cap reached", err)
 		}

@@ -136,6 +136,13 @@ type Config struct {
 	DefaultCallerID string `env:"DEFAULT_CALLER_ID"`
 	// VoiceTokenTTL is the life of a browser Voice SDK token (at most 1h).
 	VoiceTokenTTL time.Duration `env:"VOICE_TOKEN_TTL" envDefault:"10m"`
+
+	// NumberMonthlyFeeCents is what a company number costs a month, charged
+	// before it is bought and then at the start of every period.
+	NumberMonthlyFeeCents int64 `env:"NUMBER_MONTHLY_FEE_CENTS" envDefault:"300"`
+	// NumberGraceDays is how long a number whose fee could not be paid
+	// stays suspended before it is released.
+	NumberGraceDays int `env:"NUMBER_GRACE_DAYS" envDefault:"14"`
 }
 
 // FromOS reads the process environment.
@@ -256,6 +263,12 @@ func (c Config) validate() error {
 	}
 	if c.DefaultCallerID != "" && (!strings.HasPrefix(c.DefaultCallerID, "+") || len(c.DefaultCallerID) < 8) {
 		bad("DEFAULT_CALLER_ID", fmt.Sprintf("must be an E.164 number such as +14155550199, got %q", c.DefaultCallerID))
+	}
+	if c.NumberMonthlyFeeCents < 1 || c.NumberMonthlyFeeCents > 100000 {
+		bad("NUMBER_MONTHLY_FEE_CENTS", fmt.Sprintf("must be between 1 and 100000 cents ($1000), got %d", c.NumberMonthlyFeeCents))
+	}
+	if c.NumberGraceDays < 1 || c.NumberGraceDays > 90 {
+		bad("NUMBER_GRACE_DAYS", fmt.Sprintf("must be between 1 and 90 days, got %d", c.NumberGraceDays))
 	}
 	if c.MaxCallMinutes < 1 || c.MaxCallMinutes > 1440 {
 		bad("MAX_CALL_MINUTES", fmt.Sprintf("must be between 1 and 1440 (a day), got %d", c.MaxCallMinutes))

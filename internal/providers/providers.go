@@ -32,8 +32,13 @@ type Providers struct {
 	// Twilio is live), which the sandbox phone completes.
 	CallerIDs        CallerIDVerifier
 	SandboxCallerIDs *SandboxCallerIDs
-	TwilioMode       Mode
-	StripeMode       Mode
+	// Numbers rents company numbers; SandboxNumbers is the same shop in
+	// sandbox telephony (nil when Twilio is live), whose request log tests
+	// read.
+	Numbers        NumberProvider
+	SandboxNumbers *SandboxNumbers
+	TwilioMode     Mode
+	StripeMode     Mode
 }
 
 // Sandbox is the sandbox provider set, delivering its webhooks through
@@ -47,7 +52,10 @@ func Sandbox(deliver *SandboxWebhooks) Providers {
 func SandboxWith(deliver *SandboxWebhooks, o CarrierOptions) Providers {
 	carrier := NewSandboxCarrier(deliver, o)
 	cids := NewSandboxCallerIDs(nil, deliver)
+	shop := NewSandboxNumbers()
 	return Providers{
+		Numbers:          shop,
+		SandboxNumbers:   shop,
 		CallerIDs:        cids,
 		SandboxCallerIDs: cids,
 		Payments:         sandboxPayments{deliver: deliver, charges: &sync.Map{}},
@@ -75,7 +83,8 @@ func New(cfg config.Config, deliver *SandboxWebhooks) (Providers, error) {
 		p.StripeMode = ModeLive
 	}
 	if cfg.TwilioLive() {
-		p.Telephony = newTwilioTelephony(cfg, nil)
+		tw := newTwilioTelephony(cfg, nil)
+		p.Telephony, p.Numbers, p.SandboxNumbers = tw, tw, nil
 		p.TwilioMode = ModeLive
 		p.Carrier = nil
 		p.CallerIDs, p.SandboxCallerIDs = NewTwilioCallerIDs(cfg), nil

@@ -40,3 +40,11 @@ type CallerIDStatus struct {
 	Verified  bool       `json:"verified"`
 	CallerIDs []CallerID `json:"caller_ids"`
 }
+
+// CallerIDRemoval is DELETE /api/cli/caller-id's answer: the numbers
+// removed, and the caller ID calls go out with now.
+type CallerIDRemoval struct {
+	Removed  []string `json:"removed"`
+	CallerID string   `json:"caller_id"`
+	Verified bool     `json:"verified"`
+}

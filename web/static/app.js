@@ -3,6 +3,28 @@
 (function () {
   "use strict";
 
+  // Mobayilo.api sends a JSON request to our API and resolves {ok, status,
+  // body}; it never rejects, so every page script (the dialer, Settings)
+  // shows a message instead of failing silently. Same-origin only: the
+  // server's cross-origin protection refuses anything else.
+  window.Mobayilo = window.Mobayilo || {};
+  window.Mobayilo.api = function (method, path, payload) {
+    var init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (payload !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(payload);
+    }
+    return fetch(path, init).then(function (res) {
+      return res.text().then(function (t) {
+        var body = null;
+        try { body = t ? JSON.parse(t) : null; } catch (e) { body = null; }
+        return { ok: res.ok, status: res.status, body: body };
+      });
+    }, function () {
+      return { ok: false, status: 0, body: { error: { message: "You seem to be offline. Check your connection and try again." } } };
+    });
+  };
+
   var root = document.documentElement;
   root.classList.remove("no-js");
   root.classList.add("js");

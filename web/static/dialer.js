@@ -60,24 +60,7 @@
     return "Something went wrong (" + status + "). Please try again.";
   }
 
-  // api sends a JSON request and resolves {ok, status, body}; it never
-  // rejects, so every caller shows a message instead of failing silently.
-  function api(method, path, payload) {
-    var init = { method: method, credentials: "same-origin", headers: { Accept: "application/json" } };
-    if (payload !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(payload);
-    }
-    return fetch(path, init).then(function (res) {
-      return res.text().then(function (t) {
-        var body = null;
-        try { body = t ? JSON.parse(t) : null; } catch (e) { body = null; }
-        return { ok: res.ok, status: res.status, body: body };
-      });
-    }, function () {
-      return { ok: false, status: 0, body: { error: { message: "You seem to be offline. Check your connection and try again." } } };
-    });
-  }
+  var api = window.Mobayilo.api;
 
   function showError(msg, topUp) {
     errorBox.replaceChildren();

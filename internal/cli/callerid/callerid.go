@@ -1,11 +1,12 @@
 // Package callerid implements `moby caller-id`: verify a number of yours
-// as the caller ID your calls show (request, confirm, status).
+// as the caller ID your calls show (request, confirm, status, remove).
 package callerid
 
 import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -62,6 +63,14 @@ func NewCmdCallerID(f *cmdutil.Factory, runF func(verb string, o *Options) error
 		Short: "Show your caller ID and every verification's progress",
 		Args:  cobra.NoArgs,
 	}, func(*Options, []string) error { return nil }))
+	cmd.AddCommand(newVerb(f, runF, "remove", &cobra.Command{
+		Use:     "remove [<number>]",
+		Short:   "Stop showing your number: calls show Mobayilo's again; a verification under way ends",
+		Example: "  moby caller-id remove\n  moby caller-id remove 07400 123456 --country GB",
+	}, func(o *Options, args []string) error {
+		o.Number = strings.TrimSpace(strings.Join(args, " "))
+		return nil
+	}))
 	return cmd
 }
 
@@ -112,6 +121,20 @@ func run(ctx context.Context, verb string, o *Options) error {
 		v := &wire.CallerID{}
 		out, err = v, creditsapi.Call(ctx, client, http.MethodPost, host+"/api/cli/caller-id/confirm",
 			wire.CallerIDConfirm{Code: o.Code, Number: o.Number, Country: o.Country}, v)
+	case "remove":
+		q := url.Values{}
+		if o.Number != "" {
+			q.Set("number", o.Number)
+		}
+		if o.Country != "" {
+			q.Set("country", o.Country)
+		}
+		path := host + "/api/cli/caller-id"
+		if len(q) > 0 {
+			path += "?" + q.Encode()
+		}
+		v := &wire.CallerIDRemoval{}
+		out, err = v, creditsapi.Call(ctx, client, http.MethodDelete, path, nil, v)
 	default:
 		v := &wire.CallerIDStatus{}
 		out, err = v, creditsapi.Call(ctx, client, http.MethodGet, host+"/api/cli/caller-id", nil, v)
@@ -126,17 +149,24 @@ func run(ctx context.Context, verb string, o *Options) error {
 	switch v := out.(type) {
 	case *wire.CallerID:
 		printOne(o, *v)
+	case *wire.CallerIDRemoval:
+		fmt.Fprintf(o.IO.Out, "Removed %s.\n", strings.Join(v.Removed, ", "))
+		printShows(o, v.Verified, v.CallerID)
 	case *wire.CallerIDStatus:
-		if v.Verified {
-			fmt.Fprintf(o.IO.Out, "Your calls show %s (verified).\n", v.CallerID)
-		} else {
-			fmt.Fprintf(o.IO.Out, "Your calls show %s (Mobayilo's number); verify yours with `moby caller-id request <number>`.\n", v.CallerID)
-		}
+		printShows(o, v.Verified, v.CallerID)
 		for _, c := range v.CallerIDs {
 			printOne(o, c)
 		}
 	}
 	return nil
+}
+
+func printShows(o *Options, verified bool, callerID string) {
+	if verified {
+		fmt.Fprintf(o.IO.Out, "Your calls show %s (verified).\n", callerID)
+	} else {
+		fmt.Fprintf(o.IO.Out, "Your calls show %s (Mobayilo's number); verify yours with `moby caller-id request <number>`.\n", callerID)
+	}
 }
 
 func printOne(o *Options, c wire.CallerID) {
