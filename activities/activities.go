@@ -43,10 +43,12 @@ type Activities struct {
 	CardSetups    CardSetups
 	SetupPayments SetupPayments
 	// Calls, Telephony and DebitHook run the Call workflow (ledger.go,
-	// twilio.go).
-	Calls     Calls
-	Telephony Telephony
-	DebitHook DebitHook
+	// twilio.go); BridgeURLs gives Twilio our webhooks for a bridge call's
+	// owner leg.
+	Calls      Calls
+	Telephony  Telephony
+	DebitHook  DebitHook
+	BridgeURLs BridgeURLs
 	// CreditHook runs after top-up and auto top-up credits (ledger.go).
 	CreditHook CreditHook
 	// CallerIDs, CallerIDVerifier and CallerIDCallbacks run the

@@ -262,6 +262,7 @@ type Calls interface {
 	Get(ctx context.Context, callID string) (models.Call, error)
 	Open(ctx context.Context, p calls.Plan) (models.Call, error)
 	Settle(ctx context.Context, st calls.Settlement) (calls.Bill, error)
+	RecordPlaced(ctx context.Context, callID, sid string) error
 }
 
 // DebitHook is the ledger threshold hook every debit calls (auto top-up).
@@ -298,6 +299,11 @@ type OpenCallInput struct {
 	CallerID            string
 	PricePerMinuteCents int64
 	MaxMinutes          int64
+	// BridgeID, Leg and DialWindow are a bridge call leg's (empty for a
+	// browser call).
+	BridgeID   string
+	Leg        string
+	DialWindow time.Duration
 }
 
 // OpenCallResult is what the call's hold covers.
@@ -318,7 +324,7 @@ func (a *Activities) OpenCall(ctx context.Context, in OpenCallInput) (OpenCallRe
 	c, err := a.Calls.Open(ctx, calls.Plan{CallID: in.CallID,
 		Caller: calls.Caller{UserID: in.UserID, AccountID: in.AccountID, Seat: in.Seat},
 		To:     rates.Number{E164: in.To, National: in.ToNational, Region: in.ToCountry}, PricePerMinuteCents: in.PricePerMinuteCents,
-		CallerID: in.CallerID, MaxMinutes: in.MaxMinutes})
+		CallerID: in.CallerID, MaxMinutes: in.MaxMinutes, BridgeID: in.BridgeID, Leg: models.CallLeg(in.Leg), DialWindow: in.DialWindow})
 	if errors.Is(err, ledger.ErrInsufficientFunds) || errors.Is(err, ledger.ErrAccountDisabled) {
 		return OpenCallResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCallRefused, err)
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	twclient "github.com/twilio/twilio-go/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mobayilo/mobayilo/internal/calls"
@@ -18,6 +20,17 @@ import (
 // carrier).
 type Telephony interface {
 	FetchCall(ctx context.Context, sid string) (providers.CallInfo, error)
+	CreateCall(ctx context.Context, c providers.OutboundCall) (string, error)
+	EndCall(ctx context.Context, sid, status string) error
+}
+
+// BridgeURLs builds the webhook URLs Twilio is given for a bridge call's
+// owner leg.
+type BridgeURLs interface {
+	// BridgeVoiceURL is what Twilio asks once the owner answers.
+	BridgeVoiceURL(bridgeID string) string
+	// StatusCallbackURL gets a call's status callbacks.
+	StatusCallbackURL(callID string) string
 }
 
 // FetchCallResult is Twilio's record of a call, in the call's states.
@@ -60,6 +73,60 @@ func (a *Activities) FetchCall(ctx context.Context, callID string) (FetchCallRes
 		return FetchCallResult{}, fmt.Errorf("twilio: call %s is completed without a duration yet", sid)
 	}
 	return FetchCallResult{State: string(st), DurationSeconds: max(info.DurationSeconds, 0)}, nil
+}
+
+// ErrTypeCallNotPlaced marks an owner leg Twilio refused to place (a bad
+// number, an unverified From): retrying would not help.
+const ErrTypeCallNotPlaced = "CallNotPlaced"
+
+// PlaceBridgeCall has Twilio ring the owner's phone for a bridge call's
+// owner leg (REST Calls create, From the deployment's caller ID) and
+// records its SID. Once answered, Twilio asks the bridge webhook, which
+// dials the destination. Twilio's create takes no idempotency key, so a
+// leg that has its SID is never placed again.
+func (a *Activities) PlaceBridgeCall(ctx context.Context, callID string) (string, error) {
+	c, err := a.Calls.Get(ctx, callID)
+	if err != nil {
+		return "", err
+	}
+	if c.TwilioCallSID != "" {
+		return c.TwilioCallSID, nil
+	}
+	sid, err := a.Telephony.CreateCall(ctx, providers.OutboundCall{To: c.ToE164, From: c.CallerID,
+		URL: a.BridgeURLs.BridgeVoiceURL(c.BridgeID), StatusCallback: a.BridgeURLs.StatusCallbackURL(c.ID),
+		TimeLimit: time.Duration(c.MaxMinutes) * time.Minute})
+	var re *twclient.TwilioRestError
+	if errors.As(err, &re) && re.Status >= 400 && re.Status < 500 && re.Status != 429 {
+		return "", temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCallNotPlaced, err)
+	}
+	if err != nil {
+		return "", err
+	}
+	return sid, a.Calls.RecordPlaced(ctx, callID, sid)
+}
+
+// EndCallInput is a hang-up of a call's leg.
+type EndCallInput struct {
+	CallID string
+	// Status is Twilio's: canceled before the answer, completed after.
+	Status string
+}
+
+// EndCall hangs up a call placed through Twilio's REST API (REST Calls
+// update); a call Twilio no longer knows is over already.
+func (a *Activities) EndCall(ctx context.Context, in EndCallInput) error {
+	c, err := a.Calls.Get(ctx, in.CallID)
+	if err != nil {
+		return err
+	}
+	if c.TwilioCallSID == "" {
+		return nil // never placed: nothing rings
+	}
+	err = a.Telephony.EndCall(ctx, c.TwilioCallSID, in.Status)
+	if errors.Is(err, providers.ErrCallUnknown) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCallNotDialed, err)
+	}
+	return err
 }
 
 // CallerIDVerifier is what the caller-ID verification needs of Twilio:

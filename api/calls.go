@@ -78,10 +78,15 @@ func (h *handlers) createCall(c *gin.Context) {
 		MaxMinutes: auth.MaxMinutes, CallerID: plan.CallerID, Status: workflows.CallAuthorized, ExpiresAt: auth.ExpiresAt.UTC()})
 }
 
+// callInput is a planned call's workflow input; a plan's own dial window
+// (a bridge leg's) replaces the deployment's.
 func callInput(p calls.Plan, dialWindow time.Duration) workflows.CallInput {
+	if p.DialWindow > 0 {
+		dialWindow = p.DialWindow
+	}
 	return workflows.CallInput{CallID: p.CallID, AccountID: p.Caller.AccountID, UserID: p.Caller.UserID, Seat: p.Caller.Seat,
 		Identity: p.Caller.Identity(), To: p.To.E164, ToNational: p.To.National, ToCountry: p.To.Region, CallerID: p.CallerID,
-		PricePerMinuteCents: p.PricePerMinuteCents, MaxMinutes: p.MaxMinutes, DialWindow: dialWindow}
+		PricePerMinuteCents: p.PricePerMinuteCents, MaxMinutes: p.MaxMinutes, DialWindow: dialWindow, BridgeID: p.BridgeID, Leg: string(p.Leg)}
 }
 
 var errNoBalanceForToken = &requestError{status: http.StatusForbidden, code: "insufficient_funds",

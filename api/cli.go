@@ -38,6 +38,7 @@ func (h *handlers) registerCLI(r gin.IRouter) {
 	cli.DELETE("/token", h.cliRevokeOwnToken)
 	cli.POST("/token/revoke", h.cliRevokeOwnToken)
 	h.registerCLICalls(cli)
+	h.registerBridgeCalls(cli)
 	h.registerCallerIDRoutes(cli)
 }
 

@@ -73,6 +73,8 @@ func statusFor(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "code_rejected"
 	case errors.Is(err, callerid.ErrNothingPending):
 		return http.StatusConflict, "nothing_pending"
+	case errors.Is(err, calls.ErrCallerIDRequired):
+		return http.StatusConflict, wire.CodeCallerIDRequired
 	case errors.Is(err, numbers.ErrNoCompanyNumber):
 		return http.StatusForbidden, "no_company_number"
 	case errors.Is(err, numbers.ErrSuspended):

@@ -102,6 +102,7 @@ func New(d Deps) *gin.Engine {
 	twilio.POST("/voice", h.voiceWebhook)
 	twilio.POST("/status", h.callStatusWebhook)
 	twilio.POST("/dial-action", h.dialActionWebhook)
+	twilio.POST("/bridge", h.bridgeWebhook)
 	twilio.POST("/caller-id", h.callerIDWebhook)
 	twilio.POST("/incoming", h.incomingWebhook)
 

@@ -28,6 +28,8 @@ import (
 //     duplicate ones too); one that moves the call forward to a state the
 //     workflow acts on is signalled to it.
 //   - dial-action: the <Dial action>, the same final word once more.
+//   - bridge (bridge_calls.go): a bridge call's owner answered; the
+//     destination leg is claimed and dialed as voice dials.
 //
 // They read and write the call's row and signal; they never wait on an
 // activity.
@@ -81,6 +83,12 @@ func (h *handlers) voiceWebhook(c *gin.Context) {
 		sayAndHangUp(c, claimSays[calls.ClaimExpired])
 		return
 	}
+	h.dialNumber(c, cl)
+}
+
+// dialNumber answers TwiML that dials cl's number with its caller ID, for
+// at most the minutes its hold covers; its callbacks name cl.
+func (h *handlers) dialNumber(c *gin.Context, cl models.Call) {
 	base := h.d.Config.PublicBaseURL
 	q := "?call=" + url.QueryEscape(cl.ID)
 	writeTwiML(c, &twiml.VoiceDial{CallerId: cl.CallerID, TimeLimit: strconv.FormatInt(cl.MaxMinutes*60, 10),

@@ -41,6 +41,16 @@ func (s CallStatus) Rank() int {
 // Final reports whether the call has ended.
 func (s CallStatus) Final() bool { return s.Rank() == 4 }
 
+// CallLeg is which half of a bridge call a call is.
+type CallLeg string
+
+// The legs of a bridge call: Twilio rings the owner's verified phone first,
+// then dials the destination with that number as caller ID.
+const (
+	LegOwner       CallLeg = "owner"
+	LegDestination CallLeg = "destination"
+)
+
 // Call is one call from the browser or the CLI to a phone number: its
 // authorisation, its progress and, once final, its bill.
 type Call struct {
@@ -74,9 +84,14 @@ type Call struct {
 	// ReconcileReason flags a call whose records disagree (a late callback
 	// with another duration than the one billed), for ops.
 	ReconcileReason string `gorm:"not null"`
-	ExpiresAt       time.Time
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// BridgeID and Leg tie the two calls of a `moby call` together:
+	// BridgeID is the destination leg's call id (on both rows), Leg is
+	// LegOwner or LegDestination; both are empty for a browser call.
+	BridgeID  string  `gorm:"not null"`
+	Leg       CallLeg `gorm:"not null"`
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // CallEvent is one status callback as Twilio sent it.

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +50,7 @@ func NewActivities(cfg config.Config, db *gorm.DB, mailer mail.Sender, prov prov
 		// Call: holds, bills and Twilio's record of a call; every charge
 		// runs the threshold hook.
 		Calls: calls.New(db, led, rates.NewCache(db, 30*time.Second), calls.PolicyFrom(cfg)), Telephony: prov.Telephony,
-		DebitHook: autoTopUpHook{svc: autoTopUps, wf: wf},
+		DebitHook: autoTopUpHook{svc: autoTopUps, wf: wf}, BridgeURLs: bridgeURLs(strings.TrimRight(cfg.PublicBaseURL, "/")),
 		// CallerIDVerification: the gate, the record and Twilio's steps;
 		// the sandbox texts its codes to this process's mailbox.
 		CallerIDs: callerid.New(db, led), CallerIDVerifier: prov.CallerIDs, CallerIDCallbacks: callerIDCallbacks(cfg.PublicBaseURL),
@@ -94,6 +95,18 @@ type callerIDCallbacks string
 
 func (b callerIDCallbacks) CallerIDCallbackURL(accountID int64) string {
 	return strings.TrimRight(string(b), "/") + "/api/webhooks/twilio/caller-id?account=" + strconv.FormatInt(accountID, 10)
+}
+
+// bridgeURLs builds the webhooks of a bridge call's owner leg: the bridge
+// and the call ride in the query, which Twilio's signature covers.
+type bridgeURLs string
+
+func (b bridgeURLs) BridgeVoiceURL(bridgeID string) string {
+	return string(b) + "/api/webhooks/twilio/bridge?bridge=" + url.QueryEscape(bridgeID)
+}
+
+func (b bridgeURLs) StatusCallbackURL(callID string) string {
+	return string(b) + "/api/webhooks/twilio/status?call=" + url.QueryEscape(callID)
 }
 
 // autoTopUpHook is the ledger threshold hook: after a debit, auto top-up.

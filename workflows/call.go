@@ -90,6 +90,12 @@ type CallInput struct {
 	MaxMinutes int64
 	// DialWindow is how long the call may wait to be dialed.
 	DialWindow time.Duration
+	// BridgeID and Leg are a bridge call's (`moby call`): BridgeID is the
+	// destination leg's call id, Leg CallLegOwner or CallLegDestination.
+	// The owner leg is placed by the workflow itself, through Twilio's
+	// REST API; the destination leg is dialed when the owner answers.
+	BridgeID string
+	Leg      string
 }
 
 // CallAuthorization is the authorize update's answer.
@@ -109,6 +115,9 @@ type CallStatusEvent struct {
 	DurationSeconds int64
 	// Source names where it came from, for the state's record.
 	Source string
+	// UnlessDialed: the status applies only to a call not dialed yet (a
+	// bridge's owner leg ending before its destination leg was dialed).
+	UnlessDialed bool `json:",omitempty"`
 }
 
 // CallState is what the `state` query returns.
@@ -146,6 +155,8 @@ type call struct {
 	duration int64
 	status   workflow.ReceiveChannel
 	auth     CallAuthorization
+	// bridge is an owner leg's: its hang-up and what became of it.
+	bridge *ownerLeg
 }
 
 // errTypeCallClosed answers an authorize update that came too late.
@@ -174,6 +185,10 @@ func Call(ctx workflow.Context, in CallInput) (CallResult, error) {
 		c.st.State, c.st.NextAction = CallRefused, "none"
 		return c.finish(ctx, CallResult{State: CallRefused})
 	}
+	if in.Leg == CallLegOwner {
+		c.bridge = &ownerLeg{hangup: workflow.GetSignalChannel(ctx, SignalCallHangup)}
+		c.place(ctx)
+	}
 
 	c.st.NextAction = "wait for the browser to dial (Twilio's voice webhook)"
 	if !c.await(ctx, in.DialWindow, func() bool { return callRank(c.st.State) >= 1 }) {
@@ -196,6 +211,9 @@ func Call(ctx workflow.Context, in CallInput) (CallResult, error) {
 		if err := c.reconcile(ctx, callReconcileTries); err != nil {
 			return CallResult{}, err
 		}
+	}
+	if c.bridge != nil {
+		c.releaseDestination(ctx)
 	}
 	res, err := c.settle(ctx)
 	if err != nil {
@@ -222,7 +240,8 @@ func (c *call) authorize(ctx workflow.Context) (CallAuthorization, error) {
 		var o activities.OpenCallResult
 		err := workflow.ExecuteLocalActivity(lctx, a.OpenCall, activities.OpenCallInput{CallID: c.in.CallID, AccountID: c.in.AccountID,
 			UserID: c.in.UserID, Seat: c.in.Seat, Identity: c.in.Identity, To: c.in.To, ToNational: c.in.ToNational, ToCountry: c.in.ToCountry,
-			CallerID: c.in.CallerID, PricePerMinuteCents: c.in.PricePerMinuteCents, MaxMinutes: c.in.MaxMinutes}).Get(ctx, &o)
+			CallerID: c.in.CallerID, PricePerMinuteCents: c.in.PricePerMinuteCents, MaxMinutes: c.in.MaxMinutes,
+			BridgeID: c.in.BridgeID, Leg: c.in.Leg, DialWindow: c.in.DialWindow}).Get(ctx, &o)
 		if err != nil {
 			c.refusal = err
 			c.st.LastError = errorMessage(err)
@@ -250,6 +269,13 @@ func (c *call) await(ctx workflow.Context, d time.Duration, done func() bool) bo
 			ch.Receive(ctx, &ev)
 			c.advance(ev)
 		})
+		if c.bridge != nil {
+			c.hangUpIfAsked(ctx)
+			sel.AddReceive(c.bridge.hangup, func(ch workflow.ReceiveChannel, _ bool) {
+				ch.Receive(ctx, nil)
+				c.bridge.asked = true
+			})
+		}
 		sel.AddFuture(timer, func(workflow.Future) { fired = true })
 		sel.Select(ctx)
 	}
@@ -261,7 +287,7 @@ func (c *call) await(ctx workflow.Context, d time.Duration, done func() bool) bo
 func (c *call) advance(ev CallStatusEvent) {
 	c.st.Events++
 	c.st.LastEvent = ev.State + " (" + ev.Source + ")"
-	if callRank(ev.State) <= callRank(c.st.State) {
+	if callRank(ev.State) <= callRank(c.st.State) || ev.UnlessDialed && callRank(c.st.State) >= 1 {
 		if callRank(ev.State) == 4 && c.st.State == ev.State && c.duration < 0 && ev.DurationSeconds >= 0 {
 			c.duration = ev.DurationSeconds // the same final status, now with its duration
 		}
@@ -331,6 +357,7 @@ func (c *call) finish(ctx workflow.Context, res CallResult) (CallResult, error) 
 	}
 	for {
 		drainSignal(ctx, SignalCallStatus, func(ev CallStatusEvent) { c.st.Events++; c.st.LastEvent = ev.State + " (late)" })
+		drainSignal(ctx, SignalCallHangup, func(struct{}) {}) // over already
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return CallResult{}, err
 		}

@@ -53,3 +53,10 @@ func (w *Client) WaitCall(ctx context.Context, callID string) (CallResult, error
 	var res CallResult
 	return res, w.wait(ctx, CallWorkflowID(callID), &res)
 }
+
+// HangUpCall asks a bridge call's owner leg to hang up its Twilio call,
+// which ends the destination leg too. Errors: ErrUnavailable,
+// ErrNotRunning (the call is over).
+func (w *Client) HangUpCall(ctx context.Context, ownerCallID string) error {
+	return w.signal(ctx, CallWorkflowID(ownerCallID), SignalCallHangup, nil)
+}

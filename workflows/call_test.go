@@ -28,6 +28,8 @@ type callRun struct {
 	auth     workflows.CallAuthorization
 	authErr  error
 	settleAt time.Duration
+	// adjust changes the input before the run (a bridge call's legs).
+	adjust func(*workflows.CallInput)
 }
 
 const callPrice = 7 // cents a minute
@@ -78,8 +80,12 @@ func (r *callRun) at(d time.Duration, evs ...workflows.CallStatusEvent) {
 
 func (r *callRun) run() workflows.CallResult {
 	r.t.Helper()
-	r.env.ExecuteWorkflow(workflows.Call, workflows.CallInput{CallID: "call_1", AccountID: 42, UserID: 7, Identity: "user_7", To: "+14155550100",
-		CallerID: "+14155550199", PricePerMinuteCents: callPrice, MaxMinutes: 10, DialWindow: 2 * time.Minute})
+	in := workflows.CallInput{CallID: "call_1", AccountID: 42, UserID: 7, Identity: "user_7", To: "+14155550100",
+		CallerID: "+14155550199", PricePerMinuteCents: callPrice, MaxMinutes: 10, DialWindow: 2 * time.Minute}
+	if r.adjust != nil {
+		r.adjust(&in)
+	}
+	r.env.ExecuteWorkflow(workflows.Call, in)
 	if !r.env.IsWorkflowCompleted() {
 		r.t.Fatal("workflow did not complete")
 	}

@@ -48,9 +48,13 @@ const NameCall = "Call"
 // voice webhook and the status callbacks signal the states the workflow
 // acts on (dialing, in progress, final). Ringing is the database's and the
 // dialer's only: each signal is a billed Temporal action.
+//
+// A bridge call's owner leg (`moby call`) also takes hangup, which hangs
+// its Twilio call up (and with it the destination leg).
 const (
 	UpdateCallAuthorize = "authorize"
 	SignalCallStatus    = "status"
+	SignalCallHangup    = "hangup"
 )
 
 // CallWorkflowID is the ID of a call's one Call workflow.

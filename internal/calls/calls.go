@@ -148,6 +148,12 @@ type Plan struct {
 	// MaxMinutes is what the available balance covers now, capped by the
 	// policy; the hold fixes it.
 	MaxMinutes int64
+	// BridgeID and Leg are a bridge call's (PlanBridge); empty otherwise.
+	BridgeID string
+	Leg      models.CallLeg
+	// DialWindow, when set, replaces the policy's: a bridge's destination
+	// leg waits for the owner to answer first.
+	DialWindow time.Duration
 }
 
 // NewCallID returns a fresh call id.
@@ -169,31 +175,13 @@ func (s *Service) Plan(ctx context.Context, c Caller, input, country string) (Pl
 	if err != nil {
 		return Plan{}, err
 	}
-	if s.policy.Blocked[n.Region] {
-		return Plan{}, &BlockedError{Country: n.Region, E164: n.E164}
-	}
-	t, err := s.rates.Table(ctx)
+	price, err := s.priceOf(ctx, c, n)
 	if err != nil {
 		return Plan{}, err
 	}
-	r, ok := t.Lookup(n.E164)
-	if !ok {
-		return Plan{}, fmt.Errorf("%w: %s", ErrNoRate, n.E164)
-	}
-	if s.policy.Blocked[r.ISO] {
-		return Plan{}, &BlockedError{Country: r.ISO, E164: n.E164}
-	}
-	audience := models.AudienceIndividual
-	if c.Company {
-		audience = models.AudienceCompany
-	}
-	price := rates.PriceCents(r, audience)
-	acct, err := s.ledger.Account(ctx, c.AccountID)
+	acct, err := s.activeAccount(ctx, c.AccountID)
 	if err != nil {
 		return Plan{}, err
-	}
-	if acct.Status != models.StatusActive {
-		return Plan{}, fmt.Errorf("%w: account %d", ledger.ErrAccountDisabled, c.AccountID)
 	}
 	// The caller ID before the money: a company user without a usable
 	// number is told what to fix, whatever the balance.
@@ -217,6 +205,43 @@ func (s *Service) Plan(ctx context.Context, c Caller, input, country string) (Pl
 	}
 	p := Plan{CallID: NewCallID(), Caller: c, To: n, PricePerMinuteCents: price, MaxMinutes: maxMinutes, CallerID: cid}
 	return p, nil
+}
+
+// priceOf is what a minute to n costs c: refused when n's country is
+// blocked or no rate covers it. Errors: *BlockedError, ErrNoRate.
+func (s *Service) priceOf(ctx context.Context, c Caller, n rates.Number) (int64, error) {
+	if s.policy.Blocked[n.Region] {
+		return 0, &BlockedError{Country: n.Region, E164: n.E164}
+	}
+	t, err := s.rates.Table(ctx)
+	if err != nil {
+		return 0, err
+	}
+	r, ok := t.Lookup(n.E164)
+	if !ok {
+		return 0, fmt.Errorf("%w: %s", ErrNoRate, n.E164)
+	}
+	if s.policy.Blocked[r.ISO] {
+		return 0, &BlockedError{Country: r.ISO, E164: n.E164}
+	}
+	audience := models.AudienceIndividual
+	if c.Company {
+		audience = models.AudienceCompany
+	}
+	return rates.PriceCents(r, audience), nil
+}
+
+// activeAccount is the caller's account, refused unless active. Errors:
+// ledger.ErrAccountDisabled.
+func (s *Service) activeAccount(ctx context.Context, accountID int64) (models.Account, error) {
+	acct, err := s.ledger.Account(ctx, accountID)
+	if err != nil {
+		return acct, err
+	}
+	if acct.Status != models.StatusActive {
+		return acct, fmt.Errorf("%w: account %d", ledger.ErrAccountDisabled, accountID)
+	}
+	return acct, nil
 }
 
 // callerID is chosen on the server: a company user's assigned company
@@ -314,10 +339,14 @@ func (s *Service) Open(ctx context.Context, p Plan) (models.Call, error) {
 	}
 	now := s.now()
 	holdID := h.ID
+	window := s.policy.DialWindow
+	if p.DialWindow > 0 {
+		window = p.DialWindow
+	}
 	c := models.Call{ID: p.CallID, AccountID: p.Caller.AccountID, UserID: p.Caller.UserID, Seat: p.Caller.Seat,
 		Identity: p.Caller.Identity(), ToE164: p.To.E164, ToNational: p.To.National, ToCountry: p.To.Region, CallerID: p.CallerID,
 		PricePerMinuteCents: p.PricePerMinuteCents, MaxMinutes: h.AmountCents / p.PricePerMinuteCents, HoldID: &holdID,
-		Status: models.CallAuthorized, ExpiresAt: now.Add(s.policy.DialWindow), CreatedAt: now, UpdatedAt: now}
+		Status: models.CallAuthorized, BridgeID: p.BridgeID, Leg: p.Leg, ExpiresAt: now.Add(window), CreatedAt: now, UpdatedAt: now}
 	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&c).Error; err != nil {
 		return models.Call{}, fmt.Errorf("calls: store call %s: %w", p.CallID, err)
 	}

@@ -310,3 +310,105 @@ func TestPlan_IndividualWithVerifiedCallerIDCallsWithIt(t *testing.T) {
 		}
 	})
 }
+
+func (e *env) verify(t *testing.T, e164 string) {
+	t.Helper()
+	at := time.Now().UTC()
+	if err := callerid.New(e.db, e.led).Record(e.ctx, callerid.Progress{AccountID: e.user.AccountID, UserID: e.user.ID, E164: e164,
+		State: callerid.StateVerified, VerifiedAt: &at}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A bridge call needs a verified caller ID; its two legs are priced each at
+// its own rate and capped to the same minutes, available / (both prices),
+// which the two holds then cover exactly; a national number without a
+// country is read in the caller ID's country, and says it was guessed.
+func TestPlanBridge_TwoLegsCappedToWhatBothPricesLeave(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newEnv(t, db, 10000)
+		var cre *calls.CallerIDRequiredError
+		if _, err := e.svc.PlanBridge(e.ctx, e.caller(), "+14155550100", ""); !errors.As(err, &cre) || cre.Company || !errors.Is(err, calls.ErrCallerIDRequired) {
+			t.Fatalf("without a caller ID: %v; want CallerIDRequiredError", err)
+		}
+		company := e.caller()
+		company.Company = true
+		if _, err := e.svc.PlanBridge(e.ctx, company, "+14155550100", ""); !errors.As(err, &cre) || !cre.Company {
+			t.Fatalf("a company: %v; want CallerIDRequiredError for companies", err)
+		}
+		e.verify(t, "+447400123456")
+		p, err := e.svc.PlanBridge(e.ctx, e.caller(), "020 7946 0123", "")
+		if err != nil || !p.CountryGuessed || p.Destination.To.E164 != "+442079460123" || p.Owner.To.E164 != "+447400123456" ||
+			p.Destination.CallerID != "+447400123456" || p.Owner.CallerID != "+14155550199" || p.Destination.BridgeID != p.Destination.CallID ||
+			p.Owner.BridgeID != p.Destination.CallID || p.Owner.Leg != models.LegOwner || p.Destination.Leg != models.LegDestination {
+			t.Fatalf("plan %+v, %v", p, err)
+		}
+		if p, err := e.svc.PlanBridge(e.ctx, e.caller(), "415 555 0100", "US"); err != nil || p.CountryGuessed || p.Destination.To.E164 != "+14155550100" {
+			t.Fatalf("with --country: %+v, %v", p, err)
+		}
+		per := p.Owner.PricePerMinuteCents + p.Destination.PricePerMinuteCents
+
+		small := newEnv(t, db, 3*per+1)
+		small.verify(t, "+447400123456")
+		p, err = small.svc.PlanBridge(small.ctx, small.caller(), "020 7946 0123", "")
+		if err != nil || p.MaxMinutes != 3 || p.Owner.MaxMinutes != 3 || p.Destination.MaxMinutes != 3 {
+			t.Fatalf("with 3 minutes of both legs: %+v, %v", p, err)
+		}
+		for _, leg := range []calls.Plan{p.Destination, p.Owner} {
+			if c, err := small.svc.Open(small.ctx, leg); err != nil || c.MaxMinutes != 3 || c.BridgeID != p.Destination.CallID {
+				t.Fatalf("open %s: %+v, %v", leg.Leg, c, err)
+			}
+		}
+		if a := small.balance(t); a.AvailableCents() != 1 {
+			t.Fatalf("available after both holds %d, want 1", a.AvailableCents())
+		}
+		owner, dest, err := small.svc.Bridge(small.ctx, small.user.AccountID, p.Destination.CallID)
+		if err != nil || owner.ID != p.Owner.CallID || dest.ID != p.Destination.CallID {
+			t.Fatalf("bridge: %s %s %v", owner.ID, dest.ID, err)
+		}
+		if _, _, err := e.svc.Bridge(e.ctx, e.user.AccountID, p.Destination.CallID); !errors.Is(err, calls.ErrCallNotFound) {
+			t.Fatalf("another account's bridge: %v", err)
+		}
+
+		poor := newEnv(t, db, per-1)
+		poor.verify(t, "+447400123456")
+		if _, err := poor.svc.PlanBridge(poor.ctx, poor.caller(), "020 7946 0123", ""); !errors.Is(err, ledger.ErrInsufficientFunds) {
+			t.Fatalf("less than a minute of both legs: %v", err)
+		}
+	})
+}
+
+// The bridge webhook claims the destination leg once, for the owner leg's
+// own Twilio call only.
+func TestClaimBridge_OnceForTheOwnersCall(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db *gorm.DB) {
+		e := newEnv(t, db, 10000)
+		e.verify(t, "+447400123456")
+		p, err := e.svc.PlanBridge(e.ctx, e.caller(), "+14155550100", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, leg := range []calls.Plan{p.Destination, p.Owner} {
+			if _, err := e.svc.Open(e.ctx, leg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.svc.RecordPlaced(e.ctx, p.Owner.CallID, "CAowner"); err != nil {
+			t.Fatal(err)
+		}
+		var ce *calls.ClaimError
+		if _, err := e.svc.ClaimBridge(e.ctx, p.Destination.CallID, "CAother"); !errors.As(err, &ce) || ce.Reason != calls.ClaimMismatch {
+			t.Fatalf("another call's SID: %v", err)
+		}
+		if _, err := e.svc.ClaimBridge(e.ctx, "call_unknown", "CAowner"); !errors.As(err, &ce) || ce.Reason != calls.ClaimUnknown {
+			t.Fatalf("an unknown bridge: %v", err)
+		}
+		c, err := e.svc.ClaimBridge(e.ctx, p.Destination.CallID, "CAowner")
+		if err != nil || c.ID != p.Destination.CallID || c.Status != models.CallDialing || c.TwilioCallSID != "CAowner" {
+			t.Fatalf("claim: %+v, %v", c, err)
+		}
+		if again, err := e.svc.ClaimBridge(e.ctx, p.Destination.CallID, "CAowner"); err != nil || again.ID != c.ID {
+			t.Fatalf("Twilio retrying the webhook: %v", err)
+		}
+	})
+}

@@ -21,7 +21,10 @@ import (
 // webhook what to do (signed with X-Twilio-Signature), dials the <Number>
 // the TwiML names, and sends the status callbacks and the <Dial action> to
 // the URLs the TwiML gave, signed too. Its record of each call answers
-// FetchCall, as Twilio's REST API would for reconciliation. The record is
+// FetchCall, as Twilio's REST API would for reconciliation. It also plays
+// the REST Calls create and update of a bridge call (CreateCall, EndCall):
+// it rings the owner's phone, asks our bridge webhook once it answers, and
+// dials the destination that answer names. The record is
 // this process's: a sandbox deployment with separate api and worker
 // processes cannot reconcile through it.
 
@@ -153,6 +156,110 @@ func (c *SandboxCarrier) Hangup(callID string) error {
 	return nil
 }
 
+// CreateCall is Twilio's REST Calls create: the network rings oc.To (its
+// test-number behaviour applies), and once answered asks oc.URL, signed,
+// what to do; a <Dial> there dials the destination as a child leg. Hanging
+// up either leg (EndCall), or the time limit, ends both, as on Twilio.
+func (c *SandboxCarrier) CreateCall(_ context.Context, oc OutboundCall) (string, error) {
+	if oc.To == "" || oc.From == "" || oc.URL == "" {
+		return "", fmt.Errorf("sandbox carrier: a call needs To, From and Url")
+	}
+	sid := newSID()
+	cc := &carrierCall{parent: sid, child: sid, to: oc.To, status: "queued", hangup: make(chan struct{})}
+	c.mu.Lock()
+	c.legs[sid] = cc
+	c.mu.Unlock()
+	go c.ring(cc, oc)
+	return sid, nil
+}
+
+// EndCall is Twilio's REST Calls update to canceled or completed: the
+// leg's whole call hangs up.
+func (c *SandboxCarrier) EndCall(sid string) error {
+	c.mu.Lock()
+	cc := c.legs[sid]
+	if cc != nil && c.legs[cc.parent] != nil {
+		cc = c.legs[cc.parent] // a dialed leg hangs up with its parent
+	}
+	c.mu.Unlock()
+	if cc == nil {
+		return fmt.Errorf("%w: %s", ErrCallUnknown, sid)
+	}
+	cc.once.Do(func() { close(cc.hangup) })
+	return nil
+}
+
+// ownerRingFor is how long the owner's phone rings before answering: a
+// person picking up their own phone to place a call is quick.
+const ownerRingFor = time.Second
+
+// ring runs a call placed through the REST API: initiated, ringing, then
+// answered (or busy / no-answer / failed); answered, it asks our webhook
+// and dials what it answers; then it completes.
+func (c *SandboxCarrier) ring(cc *carrierCall, oc OutboundCall) {
+	b := behaviourOf(cc.to)
+	callback := c.callbacks(cc, oc.StatusCallback, b)
+	c.set(cc, "initiated")
+	callback("initiated", -1)
+	c.set(cc, "ringing")
+	callback("ringing", -1)
+	ring := min(c.o.RingFor, ownerRingFor)
+	if b.final == "no-answer" {
+		ring = c.o.NoAnswerAfter
+	}
+	select {
+	case <-cc.hangup:
+		c.end(cc, "canceled", callback, "", b)
+		return
+	case <-time.After(ring):
+	}
+	if b.final != "" {
+		c.end(cc, b.final, callback, "", b)
+		return
+	}
+	c.set(cc, "in-progress")
+	callback("in-progress", -1)
+	if oc.TimeLimit > 0 {
+		limit := time.AfterFunc(oc.TimeLimit, func() { cc.once.Do(func() { close(cc.hangup) }) })
+		defer limit.Stop()
+	}
+	if child, statusURL, action, timeLimit := c.answered(cc, oc); child != nil {
+		c.dial(child, statusURL, action, timeLimit)
+		cc.once.Do(func() { close(cc.hangup) }) // the callee hung up: so does the call
+	}
+	<-cc.hangup
+	c.end(cc, "completed", callback, "", b)
+}
+
+// answered asks oc.URL what the answered call should do, as Twilio does,
+// and returns the child leg its <Dial> names (nil when it says and hangs
+// up: the call then ends).
+func (c *SandboxCarrier) answered(cc *carrierCall, oc OutboundCall) (*carrierCall, string, string, time.Duration) {
+	hangUp := func() { cc.once.Do(func() { close(cc.hangup) }) }
+	u, err := url.Parse(oc.URL)
+	if err != nil {
+		hangUp()
+		return nil, "", "", 0
+	}
+	form := url.Values{"AccountSid": {SandboxAccountSID}, "ApiVersion": {"2010-04-01"}, "CallSid": {cc.parent},
+		"CallStatus": {"in-progress"}, "Direction": {"outbound-api"}, "From": {oc.From}, "To": {oc.To}, "Called": {oc.To}}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	status, body, err := c.hooks.CallTwilio(ctx, u.RequestURI(), form)
+	var r twiml
+	if err != nil || status != 200 || xml.Unmarshal(body, &r) != nil || r.Dial == nil {
+		hangUp()
+		return nil, "", "", 0
+	}
+	child := &carrierCall{parent: cc.parent, child: newSID(), to: strings.TrimSpace(r.Dial.Number.Value), status: "queued", hangup: cc.hangup}
+	c.mu.Lock()
+	c.legs[child.child] = child
+	c.mu.Unlock()
+	// The <Dial> ending hangs the call up (our dial-action answers
+	// <Hangup/>).
+	return child, r.Dial.Number.StatusCallback, r.Dial.Action, time.Duration(r.Dial.TimeLimit) * time.Second
+}
+
 // Record is the network's record of a leg: what FetchCall answers.
 func (c *SandboxCarrier) Record(sid string) (CallInfo, error) {
 	c.mu.Lock()
@@ -223,20 +330,7 @@ func behaviourOf(to string) behaviour {
 // the <Dial action>.
 func (c *SandboxCarrier) dial(cc *carrierCall, statusURL, actionURL string, timeLimit time.Duration) {
 	b := behaviourOf(cc.to)
-	seq := 0
-	callback := func(status string, duration int64) {
-		form := url.Values{"AccountSid": {SandboxAccountSID}, "CallSid": {cc.child}, "ParentCallSid": {cc.parent},
-			"CallStatus": {status}, "To": {cc.to}, "Direction": {"outbound-dial"}, "SequenceNumber": {strconv.Itoa(seq)},
-			"Timestamp": {time.Now().UTC().Format(time.RFC1123Z)}}
-		if duration >= 0 {
-			form.Set("CallDuration", strconv.FormatInt(duration, 10))
-		}
-		seq++
-		if b.noCallbacks || statusURL == "" {
-			return
-		}
-		c.send(statusURL, form)
-	}
+	callback := c.callbacks(cc, statusURL, b)
 	c.set(cc, "initiated")
 	callback("initiated", -1)
 	c.set(cc, "ringing")
@@ -270,6 +364,30 @@ func (c *SandboxCarrier) dial(cc *carrierCall, statusURL, actionURL string, time
 	case <-limit:
 	}
 	c.end(cc, "completed", callback, actionURL, b)
+}
+
+// callbacks sends a leg's status callbacks to statusURL, numbered as
+// Twilio numbers them.
+func (c *SandboxCarrier) callbacks(cc *carrierCall, statusURL string, b behaviour) func(status string, duration int64) {
+	seq := 0
+	return func(status string, duration int64) {
+		form := url.Values{"AccountSid": {SandboxAccountSID}, "CallSid": {cc.child}, "CallStatus": {status}, "To": {cc.to},
+			"SequenceNumber": {strconv.Itoa(seq)}, "Timestamp": {time.Now().UTC().Format(time.RFC1123Z)}}
+		if cc.child == cc.parent {
+			form.Set("Direction", "outbound-api") // a call placed through the REST API
+		} else {
+			form.Set("Direction", "outbound-dial")
+			form.Set("ParentCallSid", cc.parent)
+		}
+		if duration >= 0 {
+			form.Set("CallDuration", strconv.FormatInt(duration, 10))
+		}
+		seq++
+		if b.noCallbacks || statusURL == "" {
+			return
+		}
+		c.send(statusURL, form)
+	}
 }
 
 // end records the leg's final status and sends its callback and the

@@ -13,6 +13,7 @@ import (
 	"github.com/twilio/twilio-go"
 	twclient "github.com/twilio/twilio-go/client"
 	"github.com/twilio/twilio-go/client/jwt"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/mobayilo/mobayilo/internal/config"
 )
@@ -29,7 +30,29 @@ type Telephony interface {
 	// VoiceToken is an access token for the browser's Voice SDK with a
 	// Voice grant for our TwiML app, valid until expires.
 	VoiceToken(identity string, expires time.Time) (string, error)
+	// CreateCall has Twilio place an outbound call (REST Calls create):
+	// when it is answered Twilio fetches c.URL for its TwiML, and its
+	// progress goes to c.StatusCallback. It returns the new call's SID.
+	CreateCall(ctx context.Context, c OutboundCall) (string, error)
+	// EndCall ends a call leg (REST Calls update): status is "canceled"
+	// for a call not answered yet, "completed" for one in progress.
+	EndCall(ctx context.Context, sid, status string) error
 }
+
+// OutboundCall is a call Twilio places itself: a bridge call's first leg,
+// to the owner's phone.
+type OutboundCall struct {
+	To, From string
+	// URL is our webhook Twilio asks, once the call is answered, what to
+	// do next; StatusCallback gets the leg's progress.
+	URL, StatusCallback string
+	// TimeLimit bounds the call once answered (Twilio's TimeLimit).
+	TimeLimit time.Duration
+}
+
+// statusCallbackEvents are the progress callbacks an outbound call asks
+// for (Twilio's names; "completed" always comes).
+var statusCallbackEvents = []string{"initiated", "ringing", "answered", "completed"}
 
 // CallInfo is Twilio's record of one call leg.
 type CallInfo struct {
@@ -146,6 +169,38 @@ func (t *twilioTelephony) FetchCall(ctx context.Context, sid string) (CallInfo, 
 	return info, nil
 }
 
+func (t *twilioTelephony) CreateCall(ctx context.Context, c OutboundCall) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, twilioCallTimeout)
+	defer cancel()
+	p := (&api.CreateCallParams{}).SetTo(c.To).SetFrom(c.From).SetUrl(c.URL).SetMethod(http.MethodPost).
+		SetStatusCallback(c.StatusCallback).SetStatusCallbackMethod(http.MethodPost).SetStatusCallbackEvent(statusCallbackEvents)
+	if c.TimeLimit > 0 {
+		p.SetTimeLimit(int(c.TimeLimit / time.Second))
+	}
+	call, err := t.rest(ctx).Api.CreateCall(p)
+	if err != nil {
+		return "", fmt.Errorf("twilio: create call to %s: %w", c.To, err)
+	}
+	if deref(call.Sid) == "" {
+		return "", fmt.Errorf("twilio: create call to %s: no SID in the answer", c.To)
+	}
+	return deref(call.Sid), nil
+}
+
+func (t *twilioTelephony) EndCall(ctx context.Context, sid, status string) error {
+	ctx, cancel := context.WithTimeout(ctx, twilioCallTimeout)
+	defer cancel()
+	_, err := t.rest(ctx).Api.UpdateCall(sid, (&api.UpdateCallParams{}).SetStatus(status))
+	var re *twclient.TwilioRestError
+	if errors.As(err, &re) && re.Status == http.StatusNotFound {
+		return fmt.Errorf("%w: %s", ErrCallUnknown, sid)
+	}
+	if err != nil {
+		return fmt.Errorf("twilio: end call %s (%s): %w", sid, status, err)
+	}
+	return nil
+}
+
 // VoiceToken signs with the API key (TWILIO_API_KEY/SECRET). twilio-go
 // raises a TTL under an hour to an hour, so the expiry is set explicitly.
 func (t *twilioTelephony) VoiceToken(identity string, expires time.Time) (string, error) {
@@ -210,6 +265,14 @@ func (s sandboxTelephony) FetchCall(_ context.Context, sid string) (CallInfo, er
 		return CallInfo{}, fmt.Errorf("%w: %s", ErrCallUnknown, sid)
 	}
 	return s.carrier.Record(sid)
+}
+
+func (s sandboxTelephony) CreateCall(ctx context.Context, c OutboundCall) (string, error) {
+	return s.carrier.CreateCall(ctx, c)
+}
+
+func (s sandboxTelephony) EndCall(_ context.Context, sid, _ string) error {
+	return s.carrier.EndCall(sid)
 }
 
 func (sandboxTelephony) VoiceToken(identity string, expires time.Time) (string, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -206,4 +207,80 @@ func TestVoiceToken_ExpClaimIsTheTTLAskedFor(t *testing.T) {
 	if _, err := voiceToken("AC0123", "", "", "", "user_7", expires); err == nil {
 		t.Error("a token without an API key was signed")
 	}
+}
+
+// A bridge call's owner leg: Calls create carries To, From, our webhook
+// URLs and the time limit as Twilio's spec names them (Prism refuses any
+// other form), and its SID is read from the answer.
+func TestTwilioTelephony_CreateCallSendsTheBridgeLegAsTwilioSpecifies(t *testing.T) {
+	tel, rec := prismTelephony(t, nil)
+	rec.next = prismFormArrays{http.DefaultTransport}
+
+	sid, err := tel.CreateCall(context.Background(), OutboundCall{To: "+447400123456", From: "+14155550199",
+		URL: "https://mobayilo.test/api/webhooks/twilio/bridge?bridge=call_b", StatusCallback: "https://mobayilo.test/api/webhooks/twilio/status?call=call_a",
+		TimeLimit: 7 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if sid == "" {
+		t.Fatal("no SID read from Twilio's answer")
+	}
+	reqs := rec.requests()
+	want := "/2010-04-01/Accounts/" + testenv.PrismProbeAccountSID + "/Calls.json"
+	if len(reqs) != 1 || reqs[0].Method != http.MethodPost || reqs[0].URL.Path != want {
+		t.Fatalf("requests %v, want one POST %s", reqs, want)
+	}
+	form := reqs[0].Form
+	if form.Get("To") != "+447400123456" || form.Get("From") != "+14155550199" || form.Get("TimeLimit") != "420" ||
+		form.Get("Url") != "https://mobayilo.test/api/webhooks/twilio/bridge?bridge=call_b" ||
+		form.Get("StatusCallback") != "https://mobayilo.test/api/webhooks/twilio/status?call=call_a" || len(form["StatusCallbackEvent"]) != 4 {
+		t.Fatalf("form %v", form)
+	}
+}
+
+// Hanging up is Calls update with the status asked for.
+func TestTwilioTelephony_EndCallUpdatesTheCallsStatus(t *testing.T) {
+	tel, rec := prismTelephony(t, nil)
+	const sid = "CA0123456789abcdef0123456789abcdef"
+
+	for _, status := range []string{"canceled", "completed"} {
+		if err := tel.EndCall(context.Background(), sid, status); err != nil {
+			t.Fatalf("%s: %v", status, err)
+		}
+	}
+
+	reqs := rec.requests()
+	want := "/2010-04-01/Accounts/" + testenv.PrismProbeAccountSID + "/Calls/" + sid + ".json"
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests, want 2", len(reqs))
+	}
+	for i, status := range []string{"canceled", "completed"} {
+		form := reqs[i].Form
+		if reqs[i].Method != http.MethodPost || reqs[i].URL.Path != want || form.Get("Status") != status {
+			t.Fatalf("request %d: %s %s %v, want POST %s Status=%s", i, reqs[i].Method, reqs[i].URL.Path, form, want, status)
+		}
+	}
+}
+
+// prismFormArrays passes Prism a form array the way it parses one. Twilio
+// (and twilio-go, which the recorder saw) repeat the key,
+// StatusCallbackEvent=a&StatusCallbackEvent=b; Prism reads a repeated
+// urlencoded key as a string and refuses it, but accepts the same values
+// as StatusCallbackEvent[]. Only the key's spelling changes on the way.
+type prismFormArrays struct{ next http.RoundTripper }
+
+func (p prismFormArrays) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil {
+		return p.next.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	fixed := strings.ReplaceAll(string(body), "StatusCallbackEvent=", "StatusCallbackEvent%5B%5D=")
+	req = req.Clone(req.Context())
+	req.Body, req.ContentLength = io.NopCloser(strings.NewReader(fixed)), int64(len(fixed))
+	return p.next.RoundTrip(req)
 }

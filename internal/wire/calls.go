@@ -99,3 +99,53 @@ type RateQuote struct {
 	PricePerMinuteCents int64 `json:"price_per_minute_cents"`
 	MinutesAtBalance    int64 `json:"minutes_at_balance"`
 }
+
+// Bridge call statuses (BridgeCall.Status): Twilio rings the owner's phone,
+// then the destination; the call talks; both legs are billed.
+const (
+	BridgeRingingOwner       = "ringing-owner"
+	BridgeRingingDestination = "ringing-destination"
+	BridgeInProgress         = "in-progress"
+	BridgeEnded              = "ended"
+)
+
+// BridgeCall is POST /api/cli/calls's answer and GET /api/cli/calls/:id:
+// a `moby call`, with both its legs. CallID is the destination leg's call
+// id, which names the bridge (hang-up and state use it). To, ToNational,
+// Country and CountryGuessed say how the number typed was read
+// (CountryGuessed only in POST's answer: read in the verified number's
+// country because it had no country code and none was given).
+type BridgeCall struct {
+	CallID         string `json:"call_id"`
+	To             string `json:"to"`
+	ToNational     string `json:"to_national"`
+	Country        string `json:"country"`
+	CountryGuessed bool   `json:"country_guessed"`
+	// CallerID is the verified number the destination sees.
+	CallerID string `json:"caller_id"`
+	// MaxMinutes bound both legs: available / (both legs' prices).
+	MaxMinutes  int64     `json:"max_minutes"`
+	Status      string    `json:"status"`
+	Owner       BridgeLeg `json:"owner"`
+	Destination BridgeLeg `json:"destination"`
+	// TotalCostCents and BalanceCents are set once both legs are billed.
+	TotalCostCents *int64 `json:"total_cost_cents,omitempty"`
+	TotalCost      string `json:"total_cost,omitempty"`
+	BalanceCents   *int64 `json:"balance_cents,omitempty"`
+	Balance        string `json:"balance,omitempty"`
+}
+
+// BridgeLeg is one leg of a bridge call: the owner's phone or the
+// destination, each billed per started minute at its own rate.
+type BridgeLeg struct {
+	CallID              string     `json:"call_id"`
+	To                  string     `json:"to"`
+	Status              string     `json:"status"`
+	PricePerMinuteCents int64      `json:"price_per_minute_cents"`
+	PricePerMinute      string     `json:"price_per_minute"`
+	AnsweredAt          *time.Time `json:"answered_at,omitempty"`
+	DurationSeconds     *int64     `json:"duration_seconds,omitempty"`
+	BilledMinutes       *int64     `json:"billed_minutes,omitempty"`
+	CostCents           *int64     `json:"cost_cents,omitempty"`
+	Cost                string     `json:"cost,omitempty"`
+}

@@ -33,6 +33,9 @@ const (
 	CodeTokenExpired     = "token_expired"
 	CodeAccountDisabled  = "account_disabled"
 	CodeOwnersOnly       = "owners_only"
+	// CodeCallerIDRequired (409): `moby call` needs a verified caller ID;
+	// moby exits with ExitPrecondition.
+	CodeCallerIDRequired = "caller_id_required"
 )
 
 // Me is GET /api/cli/me: who a token acts as.

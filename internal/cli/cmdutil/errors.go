@@ -22,6 +22,9 @@ const (
 	// ExitUsage: the command line was wrong: unknown command or flag, bad
 	// flag value, wrong number of arguments. Nothing was attempted.
 	ExitUsage ExitCode = 2
+	// ExitPrecondition: a precondition is not met (`moby call` without a
+	// verified caller ID). The message says what to do first.
+	ExitPrecondition ExitCode = 3
 	// ExitAuth: no usable credentials, or the server rejected them. Logging
 	// in again (or fixing MOBY_TOKEN) is the remedy.
 	ExitAuth ExitCode = 4
@@ -59,6 +62,22 @@ func AuthErrorf(format string, args ...any) error {
 	return &AuthError{err: fmt.Errorf(format, args...)}
 }
 
+// PreconditionError means the command cannot run until the user does
+// something first (verify a caller ID). It exits with ExitPrecondition.
+type PreconditionError struct{ err error }
+
+func (e *PreconditionError) Error() string { return e.err.Error() }
+func (e *PreconditionError) Unwrap() error { return e.err }
+
+// PreconditionErrorWrap turns err into a precondition error; its message
+// must say what to do.
+func PreconditionErrorWrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PreconditionError{err: err}
+}
+
 // ErrSilent fails the command without printing anything more: the command
 // has already explained itself on stderr.
 var ErrSilent = errors.New("silent error")
@@ -67,6 +86,7 @@ var ErrSilent = errors.New("silent error")
 func ExitCodeFor(err error) ExitCode {
 	var flagErr *FlagError
 	var authErr *AuthError
+	var preErr *PreconditionError
 	switch {
 	case err == nil:
 		return ExitOK
@@ -74,6 +94,8 @@ func ExitCodeFor(err error) ExitCode {
 		return ExitUsage
 	case errors.As(err, &authErr):
 		return ExitAuth
+	case errors.As(err, &preErr):
+		return ExitPrecondition
 	default:
 		return ExitError
 	}

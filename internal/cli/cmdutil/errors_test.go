@@ -23,6 +23,7 @@ func TestExitCodeFor_MapsTypedErrors(t *testing.T) {
 		{"wrapped flag error", fmt.Errorf("topup: %w", FlagErrorf("bad")), ExitUsage},
 		{"auth error", AuthErrorf("token rejected"), ExitAuth},
 		{"wrapped auth error", fmt.Errorf("balance: %w", AuthErrorf("token rejected")), ExitAuth},
+		{"precondition", fmt.Errorf("call: %w", PreconditionErrorWrap(errors.New("verify a caller ID first"))), ExitPrecondition},
 		{"silent", ErrSilent, ExitError},
 	}
 	for _, tc := range cases {

@@ -11,6 +11,7 @@ import (
 	authCmd "github.com/mobayilo/mobayilo/internal/cli/auth"
 	autotopupCmd "github.com/mobayilo/mobayilo/internal/cli/autotopup"
 	balanceCmd "github.com/mobayilo/mobayilo/internal/cli/balance"
+	callCmd "github.com/mobayilo/mobayilo/internal/cli/call"
 	calleridCmd "github.com/mobayilo/mobayilo/internal/cli/callerid"
 	"github.com/mobayilo/mobayilo/internal/cli/cmdutil"
 	historyCmd "github.com/mobayilo/mobayilo/internal/cli/history"
@@ -40,6 +41,7 @@ Exit status:
   0  success
   1  failure
   2  usage error: unknown command or flag, bad flag value or argument
+  3  a precondition is not met: moby call without a verified caller ID
   4  authentication error: not logged in, or the token was rejected`
 
 // NewCmdRoot builds the `moby` command with its global flags and every
@@ -79,7 +81,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(autotopupCmd.NewCmdAutoTopUp(f))
 	cmd.AddCommand(balanceCmd.NewCmdBalance(f, nil), topupCmd.NewCmdTopUp(f, nil), transactionsCmd.NewCmdTransactions(f, nil))
 	cmd.AddCommand(ratesCmd.NewCmdRates(f, nil), historyCmd.NewCmdHistory(f, nil))
-	cmd.AddCommand(calleridCmd.NewCmdCallerID(f, nil))
+	cmd.AddCommand(calleridCmd.NewCmdCallerID(f, nil), callCmd.NewCmdCall(f, nil))
 
 	makeArgErrorsUsageErrors(cmd)
 	return cmd
