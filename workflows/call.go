@@ -361,7 +361,8 @@ func (c *call) finish(ctx workflow.Context, res CallResult) (CallResult, error) 
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return CallResult{}, err
 		}
-		if drainSignal(ctx, SignalCallStatus, func(ev CallStatusEvent) { c.st.Events++; c.st.LastEvent = ev.State + " (late)" }) == 0 {
+		late := drainSignal(ctx, SignalCallStatus, func(ev CallStatusEvent) { c.st.Events++; c.st.LastEvent = ev.State + " (late)" })
+		if late+drainSignal(ctx, SignalCallHangup, func(struct{}) {}) == 0 {
 			return res, nil
 		}
 	}
