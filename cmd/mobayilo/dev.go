@@ -163,7 +163,11 @@ func startTemporalDevServer(cfg config.Config) (*devTemporal, error) {
 		"--ip", host, "--port", port, "--ui-port", fmt.Sprint(cfg.TemporalUIPort),
 		"--namespace", cfg.TemporalNamespace,
 		"--db-filename", filepath.Join(cfg.DataDir, "temporal.db"),
-		"--log-level", "warn")
+		"--log-level", "warn",
+		// One task-queue partition (deploy/temporal-dynamic-config.yaml
+		// says why): a call's authorisation without two-second stalls.
+		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group, so that Ctrl-C reaches it through us, in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -34,6 +34,7 @@ type service struct {
 	DependsOn   dependsOn      `yaml:"depends_on"`
 	Ports       []yaml.Node    `yaml:"ports"`
 	Healthcheck map[string]any `yaml:"healthcheck"`
+	Volumes     []string       `yaml:"volumes"`
 }
 
 // environment accepts both compose forms: a mapping, or a list of NAME=value.
@@ -433,4 +434,36 @@ func dockerignore(t *testing.T, root string) []string {
 		}
 	}
 	return patterns
+}
+
+// Temporal runs with one task-queue partition (the file says why): its
+// dynamic config file is mounted where DYNAMIC_CONFIG_FILE_PATH points, and
+// sets both partition counts to 1.
+func TestCompose_TemporalRunsOneTaskQueuePartition(t *testing.T) {
+	tmp := loadCompose(t).Services["temporal"]
+	path := tmp.Environment["DYNAMIC_CONFIG_FILE_PATH"]
+	var src string
+	for _, v := range tmp.Volumes {
+		if parts := strings.Split(v, ":"); len(parts) >= 2 && parts[1] == path {
+			src = parts[0]
+		}
+	}
+	if path == "" || src == "" {
+		t.Fatalf("temporal: DYNAMIC_CONFIG_FILE_PATH %q is not a mounted file (volumes %v)", path, tmp.Volumes)
+	}
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dc map[string][]struct {
+		Value any `yaml:"value"`
+	}
+	if err := yaml.Unmarshal(b, &dc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"matching.numTaskqueueReadPartitions", "matching.numTaskqueueWritePartitions"} {
+		if len(dc[k]) != 1 || fmt.Sprint(dc[k][0].Value) != "1" {
+			t.Errorf("%s = %v, want 1", k, dc[k])
+		}
+	}
 }

@@ -73,7 +73,11 @@ func startTemporal() (*TemporalServer, error) {
 		"--port", strconv.Itoa(ports[0]),
 		"--http-port", strconv.Itoa(ports[1]),
 		"--metrics-port", strconv.Itoa(ports[2]),
-		"--log-level", "error")
+		"--log-level", "error",
+		// One task-queue partition, as `mobayilo dev` and the compose stack
+		// run (deploy/temporal-dynamic-config.yaml says why).
+		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
