@@ -155,7 +155,7 @@ func TestNumbers_BuyAssignSuspendAndHealByTopUp(t *testing.T) {
 	const e164 = "+14155550150"
 
 	code, _, page := s.do(http.MethodGet, "/company/numbers?country=US&area_code=415", nil, nil, admin.cookie)
-	if text := html.UnescapeString(string(page)); code != http.StatusOK || !strings.Contains(text, `data-available-number="`+e164+`"`) || !strings.Contains(text, "Buy · $3.00/month") {
+	if text := html.UnescapeString(string(page)); code != http.StatusOK || !strings.Contains(text, `data-available-number="`+e164+`"`) || !strings.Contains(text, `aria-label="Buy `+e164+` for $3.00 a month"`) || !strings.Contains(text, "<span class=\"admin-meta\" data-offer-fee>$3.00 a month</span>") {
 		t.Fatalf("search = %d %s", code, page)
 	}
 	// $2.00 does not cover the first month: refused before Twilio is asked.
