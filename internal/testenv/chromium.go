@@ -67,6 +67,11 @@ func Browser(t testing.TB) context.Context {
 		chromedp.Flag("password-store", "basic"),
 		chromedp.Flag("use-mock-keychain", true),
 		chromedp.Flag("metrics-recording-only", true),
+		// The pages scroll smoothly unless the visitor asks for reduced
+		// motion; a click or tap chromedp computes on an element it is
+		// scrolling into view can then land beside it, as a test that
+		// timed out on a button once a page grew longer showed.
+		chromedp.Flag("force-prefers-reduced-motion", true),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	// chromedp logs protocol errors with the log package by default; they
