@@ -21,6 +21,7 @@ func TestBrowser_HomePriceCheckThroughTheRealAPI(t *testing.T) {
 		chromedp.WaitReady(chromedp.CSS("html.js-ready")),
 		chromedp.SendKeys(chromedp.CSS("#rate-phone"), "06 12 34 56 78"),
 		chromedp.SetValue(chromedp.CSS("#rate-country"), "FR"),
+		testenv.Centered("[data-rate-submit]"),
 		chromedp.Tap(chromedp.CSS("[data-rate-submit]")),
 		chromedp.WaitVisible(chromedp.CSS(".rate-amount")),
 	); err != nil {

@@ -65,6 +65,7 @@ func TestBrowser_SettingsCreatesATokenShownOnceAndRevokesItAfterConfirming(t *te
 		chromedp.WaitVisible(chromedp.CSS("#token-name")),
 		chromedp.SendKeys(chromedp.CSS("#token-name"), "phone script"),
 		chromedp.SetValue(chromedp.CSS("#token-expiry"), "7"),
+		testenv.Centered(".settings-create button[type=submit]"),
 		chromedp.Click(chromedp.CSS(".settings-create button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("[data-new-token]")),
 	); err != nil {

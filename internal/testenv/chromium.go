@@ -109,6 +109,16 @@ func Browser(t testing.TB) context.Context {
 	return tctx
 }
 
+// Centered scrolls the first element matching css to the middle of the
+// viewport, clear of the fixed top bar and tab bar, so that a Click or Tap
+// that follows lands on it and not on a bar lying over it.
+func Centered(css string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(function(){var e=document.querySelector(%q); if(e) e.scrollIntoView({block:"center", behavior:"instant"}); return !!e})()`, css))(ctx, t)
+		return err
+	})
+}
+
 // MobileViewport emulates a portrait phone screen (390×844 CSS pixels at
 // 3× density, with touch), as most of Mobayilo's customers see the app.
 func MobileViewport() chromedp.Action[chromedp.Void] {
