@@ -2,11 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -32,17 +30,12 @@ func (h *handlers) registerBridgeCalls(cli gin.IRouter) {
 }
 
 func (h *handlers) createBridgeCall(c *gin.Context) {
-	var req wire.NewCall
-	if err := json.NewDecoder(c.Request.Body).Decode(&req); err != nil {
-		abortWithError(c, badRequest("bad_json", `send a JSON body such as {"to":"020 7946 0123","country":"GB"}`))
-		return
-	}
-	if len(req.To) > 64 || len(req.Country) > 3 {
-		abortWithError(c, badRequest("too_long", "to or country is too long"))
+	req, ok := readNewCall(c, `{"to":"020 7946 0123","country":"GB"}`)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
-	plan, err := h.d.Calls.PlanBridge(ctx, callerOf(c), req.To, strings.ToUpper(strings.TrimSpace(req.Country)))
+	plan, err := h.d.Calls.PlanBridge(ctx, callerOf(c), req.To, req.Country)
 	if err != nil {
 		abortWithError(c, err)
 		return

@@ -51,17 +51,12 @@ func callerOf(c *gin.Context) calls.Caller {
 // rate, one minute of balance, the seat's cap and the caller ID are
 // checked here (Plan); the Call workflow places the hold.
 func (h *handlers) createCall(c *gin.Context) {
-	var req wire.NewCall
-	if err := json.NewDecoder(c.Request.Body).Decode(&req); err != nil {
-		abortWithError(c, badRequest("bad_json", "send a JSON body such as {\"to\":\"+33 6 12 34 56 78\"}"))
-		return
-	}
-	if len(req.To) > 64 || len(req.Country) > 3 {
-		abortWithError(c, badRequest("too_long", "to or country is too long"))
+	req, ok := readNewCall(c, `{"to":"+33 6 12 34 56 78"}`)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
-	plan, err := h.d.Calls.Plan(ctx, callerOf(c), req.To, strings.ToUpper(strings.TrimSpace(req.Country)))
+	plan, err := h.d.Calls.Plan(ctx, callerOf(c), req.To, req.Country)
 	if err != nil {
 		abortWithError(c, err)
 		return
@@ -76,6 +71,22 @@ func (h *handlers) createCall(c *gin.Context) {
 	c.JSON(http.StatusCreated, wire.Call{CallID: plan.CallID, To: plan.To.E164, ToNational: plan.To.National, Country: plan.To.Region,
 		PricePerMinuteCents: plan.PricePerMinuteCents, PricePerMinute: money.Format(plan.PricePerMinuteCents),
 		MaxMinutes: auth.MaxMinutes, CallerID: plan.CallerID, Status: workflows.CallAuthorized, ExpiresAt: auth.ExpiresAt.UTC()})
+}
+
+// readNewCall reads a call request's body (example shows a valid one in
+// the error), its country upper-cased; a bad body is answered here.
+func readNewCall(c *gin.Context, example string) (wire.NewCall, bool) {
+	var req wire.NewCall
+	if err := json.NewDecoder(c.Request.Body).Decode(&req); err != nil {
+		abortWithError(c, badRequest("bad_json", "send a JSON body such as "+example))
+		return req, false
+	}
+	if len(req.To) > 64 || len(req.Country) > 3 {
+		abortWithError(c, badRequest("too_long", "to or country is too long"))
+		return req, false
+	}
+	req.Country = strings.ToUpper(strings.TrimSpace(req.Country))
+	return req, true
 }
 
 // callInput is a planned call's workflow input; a plan's own dial window

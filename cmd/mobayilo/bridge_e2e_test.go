@@ -58,21 +58,7 @@ func TestDev_MobyCallAfterVerifyingACallerIDFromTheCLI(t *testing.T) {
 		t.Fatal("the Settings page showed no token")
 	}
 	env := append(os.Environ(), "MOBY_HOST="+s.base, "MOBY_CONFIG_DIR="+t.TempDir(), "MOBY_NO_KEYRING=1", "MOBY_TOKEN="+token, "NO_COLOR=1")
-	run := func(args ...string) (string, string, int) {
-		t.Helper()
-		cmd := exec.Command(moby, args...)
-		cmd.Env = env
-		var out, errOut strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errOut.String(), code
-	}
+	run := mobyRunner(t, moby, env)
 
 	if _, errOut, code := run("call", "+1 415 555 0106"); code != 3 || !strings.Contains(errOut, "moby caller-id request") {
 		t.Fatalf("moby call before a caller ID = %d %q; want exit 3 saying how to verify", code, errOut)

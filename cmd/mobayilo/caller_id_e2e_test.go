@@ -89,21 +89,7 @@ func TestDev_MobyCallerIDRequestConfirmStatusRemove(t *testing.T) {
 		t.Fatalf("build moby: %v\n%s", err, out)
 	}
 	env := append(os.Environ(), "MOBY_HOST="+s.base, "MOBY_CONFIG_DIR="+t.TempDir(), "MOBY_NO_KEYRING=1", "MOBY_TOKEN="+s.cliToken(email, password), "NO_COLOR=1")
-	run := func(args ...string) (string, string, int) {
-		t.Helper()
-		cmd := exec.Command(moby, args...)
-		cmd.Env = env
-		var out, errOut strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return out.String(), errOut.String(), code
-	}
+	run := mobyRunner(t, moby, env)
 	const number = "+447400123480"
 
 	out, errOut, code := run("caller-id", "request", "07400", "123480", "--country", "GB", "--json")
@@ -149,4 +135,24 @@ func TestDev_MobyCallerIDRequestConfirmStatusRemove(t *testing.T) {
 		t.Fatalf("remove again = %d %q; want a failure saying there is nothing to remove", code, errOut)
 	}
 	s.stop()
+}
+
+// mobyRunner runs the real moby binary with env and returns its stdout,
+// stderr and exit code (a failure to start it fails the test).
+func mobyRunner(t *testing.T, moby string, env []string) func(args ...string) (string, string, int) {
+	return func(args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(moby, args...)
+		cmd.Env = env
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errOut.String(), code
+	}
 }
